@@ -1,0 +1,47 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: run test test-unit test-integration test-e2e token bench venv broker clean
+
+## make run: start RabbitMQ if needed, the embedded MongoDB (unless MONGO_URI), five services and the gateway
+run: venv broker
+	$(PY) -m tools.stack
+
+## make test: install what the tests need and run the whole suite against real RabbitMQ and MongoDB
+test: venv broker
+	$(PY) -m pytest tests
+
+test-unit: venv
+	$(PY) -m pytest tests/unit
+
+test-integration: venv broker
+	$(PY) -m pytest tests/integration
+
+test-e2e: venv broker
+	$(PY) -m pytest tests/e2e
+
+## make token ROLE=operator [UNIT=city.environment] [USER=someone]: a bearer token for local use
+token: venv
+	@$(PY) -m tools.token --role "$(ROLE)" $(if $(UNIT),--unit "$(UNIT)") $(if $(USER_ID),--user "$(USER_ID)")
+
+## make bench: the pipeline benchmark against a stack started by `make run` (see bench/README.md)
+bench: venv
+	$(PY) bench/pipeline.py $(BENCH_ARGS)
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@bash tools/bootstrap-python.sh "$(PYTHON)" "$(VENV)"
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -e .
+	@rm -f $(VENV)/.installed-* && touch $@
+
+broker:
+	@bash tools/ensure-rabbitmq.sh
+
+clean:
+	rm -rf $(VENV) .data

@@ -1,0 +1,1 @@
+"""Shared by every hotline service: events, outbox/inbox, providers, clock, config, logging."""

@@ -1,0 +1,107 @@
+"""nameko dependency providers shared by the services: store (MongoDB + outbox relay), clock, context.
+
+A service declares them as class attributes; its entrypoints stay thin and call the handlers with
+what these inject.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+
+from nameko.constants import AMQP_URI_CONFIG_KEY
+from nameko.extensions import DependencyProvider
+
+from . import logs
+from .clock import ClockState, ControllableClock, SystemClock
+from .mongo import client
+from .outbox import Outbox, OutboxRelay
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+CLOCK_DOC = "clock"
+
+
+def system_db(settings: Settings):
+    """Infrastructure state shared by all services (only the controllable clock lives here)."""
+    return client(settings.mongo_uri)[settings.db_name("system")]
+
+
+def load_clock_state(settings: Settings) -> ClockState | None:
+    doc = system_db(settings).clock.find_one({"_id": CLOCK_DOC})
+    return ClockState.from_doc(doc) if doc else None
+
+
+def save_clock_state(settings: Settings, state: ClockState | None) -> None:
+    coll = system_db(settings).clock
+    if state is None:
+        coll.delete_one({"_id": CLOCK_DOC})
+    else:
+        coll.replace_one({"_id": CLOCK_DOC}, state.to_doc(), upsert=True)
+
+
+@functools.lru_cache(maxsize=None)
+def process_clock(settings: Settings):
+    """One clock per process and settings: the system clock, or the shared controllable one."""
+    if settings.clock_mode == "controllable":
+        return ControllableClock(functools.partial(load_clock_state, settings))
+    return SystemClock()
+
+
+class ClockProvider(DependencyProvider):
+    def setup(self):
+        self.clock = process_clock(Settings.from_env())
+
+    def get_dependency(self, worker_ctx):
+        return self.clock
+
+
+class UseCases(DependencyProvider):
+    """Builds the service layer over the service's own database, with an outbox relay for its events.
+
+    `build(database=, outbox=, settings=, clock=)` returns the use-case object; its `store` lists the
+    collections whose documents carry outboxes (`outbox_collections`) and creates its indexes
+    (`ensure_indexes()`). Entrypoints receive the use-case object.
+    """
+
+    def __init__(self, build):
+        self.build = build
+
+    def setup(self):
+        settings = Settings.from_env()
+        service = self.container.service_name
+        database = client(settings.mongo_uri)[settings.db_name(service)]
+        self.relay = OutboxRelay(service, self.container.config[AMQP_URI_CONFIG_KEY], database, [],
+                                 sweep_seconds=settings.outbox_sweep_seconds,
+                                 spawn=lambda fn: self.container.spawn_managed_thread(fn, identifier="outbox"))
+        clock = process_clock(settings)
+        self.app = self.build(database=database, outbox=Outbox(service, clock, self.relay),
+                              settings=settings, clock=clock)
+        self.relay.collections = list(self.app.store.outbox_collections)
+        self.app.store.ensure_indexes()
+
+    def start(self):
+        self.relay.start()
+
+    def stop(self):
+        self.relay.stop()
+
+    def kill(self):
+        self.relay.stop(timeout=1.0)
+
+    def get_dependency(self, worker_ctx):
+        return self.app
+
+
+class Context(DependencyProvider):
+    """Sets the worker's correlation id (from the RPC headers or the event) for logs and events."""
+
+    def worker_setup(self, worker_ctx):
+        cid = worker_ctx.data.get("correlation_id") or logs.new_correlation_id()
+        logs._local.correlation_id = cid
+
+    def worker_teardown(self, worker_ctx):
+        logs._local.correlation_id = None
+
+    def get_dependency(self, worker_ctx):
+        return worker_ctx.data

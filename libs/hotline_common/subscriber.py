@@ -1,0 +1,252 @@
+"""The event entrypoint every service uses instead of nameko's `event_handler` (DESIGN §4).
+
+One durable inbox queue per service, bound to `hotline.events` for each event type its handlers
+name; a worker per message. nameko acks a message even when its handler raised, so this entrypoint
+decides what happens to a failure before it acks:
+
+* success: ack;
+* poison (bad envelope, unknown type, invalid payload): publish to the service's dead-letter queue
+  with the error, ack;
+* any other error: republish to the retry queue with a growing per-message TTL; when the TTL expires
+  RabbitMQ dead-letters it back into the inbox; after the last attempt it goes to the dead-letter
+  queue. Never an infinite requeue loop, never a silent drop.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from functools import partial
+
+from eventlet.event import Event
+from kombu import Exchange, Queue, binding
+from nameko.amqp.publish import get_producer
+from nameko.constants import AMQP_URI_CONFIG_KEY
+from nameko.exceptions import ContainerBeingKilled
+from nameko.extensions import Entrypoint, ProviderCollector, SharedExtension
+from nameko.messaging import QueueConsumer
+from pymongo.errors import PyMongoError
+
+from . import metrics
+from .serialization import ACCEPT
+from .errors import PoisonMessage, TransientError, ValidationFailed, StaleVersion, NotFound
+from .events import HOTLINE_EXCHANGE, parse_envelope
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+ATTEMPT_HEADER = "x-hotline-attempt"
+RETRY_DELAY_CAP_MS = 60_000
+BUG_MAX_ATTEMPTS = 3
+
+
+def inbox_queue_name(service: str) -> str:
+    return f"hotline.{service}.inbox"
+
+
+def retry_queue_name(service: str) -> str:
+    return f"hotline.{service}.retry"
+
+
+def dead_queue_name(service: str) -> str:
+    return f"hotline.{service}.dead"
+
+
+def service_queues(service: str, event_types) -> tuple[Queue, Queue, Queue]:
+    """The three queues of a consuming service; the topology command declares the same ones."""
+    exchange = Exchange(HOTLINE_EXCHANGE, type="topic", durable=True)
+    inbox = Queue(
+        inbox_queue_name(service),
+        bindings=[binding(exchange, routing_key=t) for t in sorted(set(event_types))],
+        durable=True,
+        # undecodable messages are rejected; the broker moves them to the dead-letter queue
+        queue_arguments={"x-dead-letter-exchange": "",
+                         "x-dead-letter-routing-key": dead_queue_name(service)},
+    )
+    retry = Queue(
+        retry_queue_name(service), durable=True,
+        queue_arguments={"x-dead-letter-exchange": "",
+                         "x-dead-letter-routing-key": inbox_queue_name(service)},
+    )
+    dead = Queue(dead_queue_name(service), durable=True)
+    return inbox, retry, dead
+
+
+def is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, (TransientError, PyMongoError, StaleVersion, NotFound, ConnectionError, OSError))
+
+
+def retry_delay_ms(attempt: int, base_ms: int) -> int:
+    return min(base_ms * 2 ** (attempt - 1), RETRY_DELAY_CAP_MS)
+
+
+class DeadLetteringQueueConsumer(QueueConsumer):
+    """Accepts JSON and CloudEvents JSON; a body that cannot be decoded is rejected (not acked and
+    lost), and the inbox queue's dead-letter settings move it to the dead-letter queue."""
+
+    @property
+    def accept(self):
+        return ACCEPT
+
+    def on_decode_error(self, message, exc):
+        log.error("undecodable message on %s: %s", message.delivery_info.get("routing_key"), exc)
+        metrics.EVENTS_DEAD_LETTERED.labels(self.container.service_name, "undecodable", "decode").inc()
+        message.reject(requeue=False)
+
+
+class EventInbox(SharedExtension, ProviderCollector):
+    queue_consumer = DeadLetteringQueueConsumer()
+
+    def __init__(self):
+        super().__init__()
+        self._unregistering = set()
+        self._unregistered = Event()
+
+    # QueueConsumer reads `queue` when it connects, after every subscriber has registered.
+    # Not cached: nameko's bind() reads every attribute before any subscriber registers.
+    @property
+    def queue(self) -> Queue:
+        return service_queues(self.container.service_name, self.event_types)[0]
+
+    @property
+    def event_types(self) -> list[str]:
+        return sorted({t for p in self._providers for t in p.event_types})
+
+    def setup(self):
+        self.settings = Settings.from_env()
+        self.amqp_uri = self.container.config[AMQP_URI_CONFIG_KEY]
+        self.queue_consumer.register_provider(self)
+
+    def start(self):
+        # the retry and dead queues must exist before the first failure needs them
+        inbox, retry, dead = service_queues(self.container.service_name, self.event_types)
+        with get_producer(self.amqp_uri) as producer:
+            for q in (retry, dead):
+                q(producer.channel).declare()
+
+    def stop(self):
+        if not self._providers_registered:
+            self.queue_consumer.unregister_provider(self)
+            self._unregistered.send(True)
+
+    def unregister_provider(self, provider):
+        self._unregistering.add(provider)
+        if not (self._providers - self._unregistering):
+            self.queue_consumer.unregister_provider(self)
+            self._unregistered.send(True)
+        self._unregistered.wait()
+        super().unregister_provider(provider)
+
+    def _provider_for(self, event_type: str):
+        for provider in self._providers:
+            if event_type in provider.event_types:
+                return provider
+        raise PoisonMessage(f"{self.container.service_name} has no handler for {event_type}")
+
+    def handle_message(self, body, message):
+        try:
+            event = parse_envelope(body)
+            provider = self._provider_for(event["type"])
+        except PoisonMessage as exc:
+            try:
+                self._dead_letter(message, body, exc, "poison")
+            except Exception:  # broker trouble: requeue; an exception here would kill the container
+                log.exception("could not dead-letter a poison message; requeueing")
+                self.queue_consumer.requeue_message(message)
+            return
+        provider.handle_event(event, message)
+
+    # -- settling a handled message
+    def settle(self, message, event: dict, exc_info) -> None:
+        service = self.container.service_name
+        if exc_info is None:
+            metrics.EVENTS_HANDLED.labels(service, event["type"], "ok").inc()
+            self.queue_consumer.ack_message(message)
+            return
+        exc = exc_info[1]
+        attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 1))
+        try:
+            if isinstance(exc, (PoisonMessage, ValidationFailed)):
+                self._dead_letter(message, event, exc, "poison")
+                return
+            limit = self.settings.event_max_attempts if is_transient(exc) else BUG_MAX_ATTEMPTS
+            if attempt >= limit:
+                self._dead_letter(message, event, exc, "exhausted")
+                return
+            delay = retry_delay_ms(attempt, self.settings.event_retry_base_ms)
+            with get_producer(self.amqp_uri) as producer:
+                producer.publish(event, exchange="", routing_key=retry_queue_name(service),
+                                 serializer="cloudevents", delivery_mode=2, expiration=delay / 1000.0,
+                                 headers={ATTEMPT_HEADER: attempt + 1, "x-hotline-error": _describe(exc)})
+            metrics.EVENTS_RETRIED.labels(service, event["type"]).inc()
+            log.warning("event %s %s failed (attempt %d): %s; retry in %d ms",
+                        event["type"], event["id"], attempt, _describe(exc), delay)
+            self.queue_consumer.ack_message(message)
+        except Exception:  # could not park it: give it back to the broker rather than lose it
+            log.exception("could not retry or dead-letter event %s; requeueing", event.get("id"))
+            self.queue_consumer.requeue_message(message)
+
+    def _dead_letter(self, message, body, exc, reason: str) -> None:
+        service = self.container.service_name
+        event_type = body.get("type", "unknown") if isinstance(body, dict) else "unknown"
+        with get_producer(self.amqp_uri) as producer:
+            producer.publish(
+                body, exchange="", routing_key=dead_queue_name(service), serializer="json",
+                delivery_mode=2,
+                headers={
+                    "x-hotline-error": _describe(exc),
+                    "x-hotline-reason": reason,
+                    "x-hotline-attempts": int((message.headers or {}).get(ATTEMPT_HEADER, 1)),
+                    "x-hotline-failed-at": datetime.now(timezone.utc).isoformat(),
+                    "x-hotline-original-routing-key": message.delivery_info.get("routing_key", ""),
+                },
+            )
+        metrics.EVENTS_DEAD_LETTERED.labels(service, event_type, reason).inc()
+        log.error("event dead-lettered (%s) on %s: %s", reason, dead_queue_name(service), _describe(exc))
+        self.queue_consumer.ack_message(message)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:1000]
+
+
+class EventSubscriber(Entrypoint):
+    """`@subscribe(T.TICKET_REGISTERED, ...)`: the method receives the CloudEvent as a dict."""
+
+    inbox = EventInbox()
+
+    def __init__(self, *event_types: str, **kwargs):
+        if not event_types:
+            raise ValueError("subscribe() needs at least one event type")
+        self.event_types = tuple(event_types)
+        super().__init__(**kwargs)
+
+    def setup(self):
+        self.inbox.register_provider(self)
+
+    def stop(self):
+        self.inbox.unregister_provider(self)
+
+    def handle_event(self, event: dict, message) -> None:
+        context = {"correlation_id": event.get("correlationid"), "event_id": event["id"]}
+        try:
+            self.container.spawn_worker(self, (event,), {}, context_data=context,
+                                        handle_result=partial(self._handle_result, message, event))
+        except ContainerBeingKilled:
+            self.inbox.queue_consumer.requeue_message(message)
+
+    def _handle_result(self, message, event, worker_ctx, result, exc_info):
+        self.inbox.settle(message, event, exc_info)
+        return result, exc_info
+
+
+subscribe = EventSubscriber.decorator
+
+
+def subscribed_types(service_cls) -> list[str]:
+    """Every event type a service class subscribes to (for the topology command and tests)."""
+    types = set()
+    for name in dir(service_cls):
+        for entrypoint in getattr(getattr(service_cls, name, None), "nameko_entrypoints", ()):
+            if isinstance(entrypoint, EventSubscriber):
+                types.update(entrypoint.event_types)
+    return sorted(types)

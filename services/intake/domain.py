@@ -1,0 +1,192 @@
+"""Intake rules: registering tickets (R1), their numbers, and the ticket view other services feed.
+
+Pure: no I/O, no clock reads. Times and ids come in as arguments.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from hotline_common.actors import CITY_ROLES, OPERATOR, ADMIN, Actor
+from hotline_common.events import DomainEvent, T, short_type
+from hotline_common.timeutil import iso, parse_iso
+
+TICKET_TYPES = {"consult": "咨询", "suggest": "建议", "help": "求助", "complain": "投诉", "report": "举报"}
+
+
+class Status:
+    REGISTERED = "registered"
+    AWAITING_DISPATCH = "awaiting_dispatch"
+    DISPATCHED = "dispatched"
+    ACCEPTED = "accepted"
+    REVIEWED = "reviewed"
+    REPLIED = "replied"
+    RETURN_REQUESTED = "return_requested"
+    CLOSED = "closed"
+
+
+STATUS_LABELS = {
+    Status.REGISTERED: "已登记",
+    Status.AWAITING_DISPATCH: "待派单",
+    Status.DISPATCHED: "已交办",
+    Status.ACCEPTED: "已签收",
+    Status.REVIEWED: "已阅批",
+    Status.REPLIED: "已答复",
+    Status.RETURN_REQUESTED: "退单审核中",
+    Status.CLOSED: "已办结",
+}
+
+PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Reference data from config/catalog.yaml."""
+    categories: dict
+    districts: dict
+    channels: dict
+
+    def category_label(self, code: str) -> str:
+        return self.categories.get(code, code)
+
+
+def ticket_number(prefix: str, day: date, sequence: int) -> str:
+    """Human-readable and unique: city prefix + registration day (Asia/Shanghai) + daily sequence.
+
+    e.g. AS20261127000123; six digits cover a million tickets a day.
+    """
+    return f"{prefix}{day:%Y%m%d}{sequence:06d}"
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """138****1234 for mobiles, 0412-***4567 for landlines (PIPL: show only what a role needs)."""
+    if not phone:
+        return phone
+    if len(phone) == 11 and phone.isdigit():
+        return f"{phone[:3]}****{phone[-4:]}"
+    return f"{phone[:-7]}***{phone[-4:]}" if len(phone) > 7 else "****"
+
+
+def register(details: dict, *, ticket_id: str, number: str, now: datetime, actor: Actor,
+             catalog: Catalog) -> tuple[dict, list[DomainEvent]]:
+    """R1: a new ticket from validated `details`; its registration event carries no personal data."""
+    ticket = {
+        "_id": ticket_id,
+        "number": number,
+        "channel": details["channel"],
+        "type": details["type"],
+        "category": details["category"],
+        "district": details["district"],
+        "address": details.get("address") or "",
+        "citizen": {"name": details["citizen"].get("name") or "",
+                    "phone": details["citizen"]["phone"]},
+        "content": details["content"],
+        "key_ticket": bool(details.get("key_ticket", False)),
+        "external_ref": details.get("external_ref"),
+        "status": Status.REGISTERED,
+        "created_at": now,
+        "registered_by": actor.to_dict(),
+        "units": [],
+        "lead_unit": None,
+        "co_units": [],
+        "deadline": None,
+        "overdue": False,
+        "seq": {},
+        "timeline": [timeline_entry(now, "ticket.registered", "工单登记", actor.to_dict(),
+                                    {"channel": details["channel"]})],
+    }
+    event = DomainEvent(T.TICKET_REGISTERED, number, {
+        "ticket_id": ticket_id,
+        "number": number,
+        "channel": ticket["channel"],
+        "type": ticket["type"],
+        "category": ticket["category"],
+        "district": ticket["district"],
+        "key_ticket": ticket["key_ticket"],
+        "registered_at": iso(now),
+    })
+    return ticket, [event]
+
+
+def timeline_entry(at: datetime, kind: str, label: str, actor: dict | None, detail: dict | None = None,
+                   event_id: str | None = None) -> dict:
+    return {"at": at, "type": kind, "label": label, "actor": actor or {"role": "system"},
+            "detail": detail or {}, "event_id": event_id}
+
+
+# -- the ticket view: how other services' events change what people see on a ticket -------------
+
+@dataclass(frozen=True)
+class ViewChange:
+    """What one event does to the view. `source`/`seq` order status changes from one service:
+    a change older than what the view already shows only adds its timeline entry."""
+    changes: dict
+    entry: dict
+    source: str | None = None
+    seq: int | None = None
+
+
+def _on_dispatched(d: dict) -> tuple[dict, str, dict]:
+    units = [d["unit_id"]] + [c["unit_id"] for c in d.get("co_units", [])]
+    return ({"status": Status.DISPATCHED, "lead_unit": {"id": d["unit_id"], "name": d.get("unit_name")},
+             "co_units": d.get("co_units", []), "first_responsible": d.get("first_responsible", False),
+             "units": units, "dispatched_at": d.get("dispatched_at")},
+            "交办" + ("（第一责任主体）" if d.get("first_responsible") else ""),
+            {"unit": d.get("unit_name") or d["unit_id"], "dispatch_no": d.get("dispatch_no", 1)})
+
+
+def _on_awaiting(d: dict) -> tuple[dict, str, dict]:
+    return ({"status": Status.AWAITING_DISPATCH}, "待人工派单", {"reason": d.get("reason", "")})
+
+
+def _on_deadline(d: dict) -> tuple[dict, str, dict]:
+    deadline = {k: d.get(k) for k in ("due_at", "due_date", "working_days", "started_at", "provisional",
+                                      "provisional_years", "unit_id")}
+    return ({"deadline": deadline, "overdue": False}, "设定办理时限",
+            {"due_date": d.get("due_date"), "working_days": d.get("working_days"),
+             "provisional": d.get("provisional", False)})
+
+
+PROJECTIONS = {
+    T.TICKET_DISPATCHED: ("routing", _on_dispatched),
+    T.TICKET_AWAITING_DISPATCH: ("routing", _on_awaiting),
+    T.DEADLINE_SET: ("sla", _on_deadline),
+}
+
+VIEW_EVENT_TYPES = sorted(PROJECTIONS)
+
+
+def project(event: dict) -> ViewChange:
+    """The change an event from another service makes to the ticket view."""
+    source, rule = PROJECTIONS[event["type"]]
+    data = event["data"]
+    changes, label, detail = rule(data)
+    at = parse_iso(event["time"])
+    entry = timeline_entry(at, short_type(event["type"]), label, data.get("actor"), detail, event["id"])
+    return ViewChange(changes, entry, source, data.get("seq"))
+
+
+# -- who sees what -------------------------------------------------------------------------------
+
+def visible_to(ticket: dict, actor: Actor) -> bool:
+    """Object-level authorisation: city roles see every ticket, a unit only those it handles."""
+    if actor.role in CITY_ROLES:
+        return True
+    if actor.is_unit:
+        return actor.unit_id in ticket.get("units", [])
+    return False
+
+
+def present(ticket: dict, actor: Actor) -> dict:
+    """The ticket as `actor` may see it: the citizen's phone is masked except for the hotline office."""
+    view = {k: v for k, v in ticket.items() if k not in ("_id", "outbox", "inbox", "seq", "idempotency")}
+    view["id"] = ticket["_id"]
+    view["type_label"] = TICKET_TYPES.get(ticket["type"], ticket["type"])
+    view["status_label"] = STATUS_LABELS.get(ticket["status"], ticket["status"])
+    view["timeline"] = sorted(ticket.get("timeline", []), key=lambda e: e["at"])
+    citizen = dict(ticket.get("citizen") or {})
+    if actor.role not in (OPERATOR, ADMIN):
+        citizen["phone"] = mask_phone(citizen.get("phone"))
+    view["citizen"] = citizen
+    return view

@@ -1,0 +1,43 @@
+"""The intake nameko service: thin entrypoints over `handlers.Intake`."""
+from __future__ import annotations
+
+from hotline_common.actors import Actor
+from hotline_common.config_files import read_yaml
+from hotline_common.providers import UseCases
+from hotline_common.service_base import ServiceBase, command
+from hotline_common.subscriber import subscribe
+
+from .domain import VIEW_EVENT_TYPES, Catalog
+from .handlers import Intake
+from .store import IntakeStore
+
+
+def load_catalog(config_dir) -> Catalog:
+    data = read_yaml(config_dir, "catalog.yaml")
+    return Catalog(categories=data["categories"], districts=data["districts"], channels=data["channels"])
+
+
+def build(database, outbox, settings, clock) -> Intake:
+    return Intake(IntakeStore(database, outbox, settings), clock, load_catalog(settings.config_dir),
+                  settings.ticket_number_prefix)
+
+
+class IntakeService(ServiceBase):
+    name = "intake"
+    app = UseCases(build)
+
+    @command
+    def register(self, payload, actor, idempotency_key=None):
+        return self.app.register(payload, Actor.from_dict(actor), idempotency_key)
+
+    @command
+    def get_ticket(self, key, actor):
+        return self.app.get(key, Actor.from_dict(actor))
+
+    @command
+    def list_tickets(self, query, actor):
+        return self.app.search(query or {}, Actor.from_dict(actor))
+
+    @subscribe(*VIEW_EVENT_TYPES)
+    def update_view(self, event):
+        self.app.apply(event)
