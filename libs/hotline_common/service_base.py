@@ -30,6 +30,10 @@ class ServiceBase:
 
     context = Context()
 
+    @command
+    def ping(self):
+        return {"service": self.name}
+
     @http("GET", "/healthz")
     def healthz(self, request):
         return 200, JSON, json.dumps({"status": "ok", "service": self.name})

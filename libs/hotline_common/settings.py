@@ -29,6 +29,7 @@ class Settings:
     mongo_uri: str = "mongodb://127.0.0.1:27017/"
     db_prefix: str = "hotline_"
     config_dir: Path = REPO_ROOT / "config"
+    data_dir: Path = REPO_ROOT / ".data"   # local runs only: embedded store, dev JWT secret
     # "system" reads the wall clock; "controllable" lets an admin set the time of the whole system.
     clock_mode: str = "system"
     timezone: str = "Asia/Shanghai"
@@ -72,6 +73,7 @@ class Settings:
             mongo_uri=env.get("MONGO_URI", defaults.mongo_uri),
             db_prefix=env.get("MONGO_DB_PREFIX", defaults.db_prefix),
             config_dir=Path(env.get("HOTLINE_CONFIG_DIR", str(defaults.config_dir))),
+            data_dir=Path(env.get("HOTLINE_DATA_DIR", str(defaults.data_dir))),
             clock_mode=clock_mode,
             timezone=env.get("HOTLINE_TIMEZONE", defaults.timezone),
             ticket_number_prefix=env.get("TICKET_NUMBER_PREFIX", defaults.ticket_number_prefix),

@@ -47,7 +47,7 @@ class Intake:
             self.store.add(ticket, events)
         except IdempotencyRace:  # two requests with one key raced and the other won: a repeat
             return self._replay(self.store.by_idempotency_key(idempotency_key), request_hash, actor)
-        return {**domain.present(ticket, actor), "created": True}
+        return {**domain.present({**ticket, "version": 1}, actor), "created": True}
 
     def _replay(self, existing: dict, request_hash: str, actor: Actor) -> dict:
         if existing.get("idempotency", {}).get("hash") != request_hash:

@@ -1,0 +1,1 @@
+"""The Falcon gateway in front of the services (D2)."""

@@ -1,0 +1,61 @@
+"""The gateway's app factory (Falcon `look` style): `create_app(settings, rpc)`; gunicorn calls
+`get_app()`. Resources get their collaborators injected; errors become problem+json in one place."""
+from __future__ import annotations
+
+import json
+import os
+from datetime import date, datetime
+from functools import partial
+
+import falcon
+import falcon.media
+
+from hotline_common.settings import Settings
+
+from . import problems
+from .auth import TokenVerifier, local_secret
+from .middleware import Authentication, Correlation
+from .resources.health import Health, Metrics, Ready
+from .resources.tickets import Ticket, Tickets
+from .rpc import RpcClients
+
+
+def _default(value):
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+JSON = falcon.media.JSONHandler(dumps=partial(json.dumps, default=_default, ensure_ascii=False),
+                                loads=json.loads)
+
+
+def create_app(settings: Settings, rpc, verifier: TokenVerifier | None = None) -> falcon.App:
+    verifier = verifier or TokenVerifier(jwt_secret(settings), settings.jwt_issuer)
+    app = falcon.App(middleware=[Correlation(), Authentication(verifier)])
+    app.req_options.media_handlers.update({falcon.MEDIA_JSON: JSON})
+    app.resp_options.media_handlers.update({falcon.MEDIA_JSON: JSON})
+    app.req_options.strip_url_path_trailing_slash = True
+    problems.install(app)
+
+    app.add_route("/healthz", Health())
+    app.add_route("/readyz", Ready(rpc))
+    app.add_route("/metrics", Metrics(os.environ.get("PROMETHEUS_MULTIPROC_DIR")))
+    app.add_route("/v1/tickets", Tickets(rpc))
+    app.add_route("/v1/tickets/{key}", Ticket(rpc))
+    return app
+
+
+def jwt_secret(settings: Settings) -> str:
+    if settings.jwt_secret:
+        return settings.jwt_secret
+    if settings.production:
+        raise RuntimeError("JWT_SECRET is required in production")
+    return local_secret(settings.data_dir)
+
+
+def get_app() -> falcon.App:
+    settings = Settings.from_env()
+    return create_app(settings, RpcClients(settings.amqp_uri, settings.rpc_timeout_seconds))

@@ -1,0 +1,1 @@
+"""Falcon resources, one per noun; each gets its collaborators in __init__ (thin: HTTP <-> RPC)."""

@@ -1,0 +1,1 @@
+"""Command-line tools: the local launcher (`make run`), topology declaration, token minting."""

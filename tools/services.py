@@ -1,0 +1,17 @@
+"""The five services, in one place: name -> nameko class path."""
+from __future__ import annotations
+
+import importlib
+
+SERVICES = {
+    "intake": "services.intake.service:IntakeService",
+    "routing": "services.routing.service:RoutingService",
+    "sla": "services.sla.service:SlaService",
+    "escalation": "services.escalation.service:EscalationService",
+    "bulletin": "services.bulletin.service:BulletinService",
+}
+
+
+def service_class(name: str):
+    module, _, cls = SERVICES[name].partition(":")
+    return getattr(importlib.import_module(module), cls)

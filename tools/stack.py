@@ -1,0 +1,269 @@
+"""`make run`: the whole system on one machine.
+
+Checks RabbitMQ on AMQP_URI, starts the embedded MongoDB-compatible server unless MONGO_URI is set
+(data kept in .data/mongo across restarts), declares the broker topology, starts the five services
+(`nameko run`) and the gateway (gunicorn), waits until all are ready, prints the URL and an example
+request, restarts a service that dies, and stops everything it started on Ctrl-C.
+
+Environment (all optional): AMQP_URI, MONGO_URI, EMBEDDED_MONGO_PORT (27017), GATEWAY_PORT (8000),
+SERVICE_PORT_BASE (8100: intake 8101 ... bulletin 8105), HOTLINE_DATA_DIR (.data), CLOCK_MODE
+(controllable outside production), HOTLINE_ENV.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hotline_common.settings import REPO_ROOT
+
+from .services import SERVICES
+
+RESTART_LIMIT = 5          # restarts of one process within RESTART_WINDOW before giving up
+RESTART_WINDOW = 60.0
+
+
+def log(message: str) -> None:
+    print(f"[stack] {message}", flush=True)
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list
+    env: dict
+    log_path: Path
+    ready_url: str | None = None
+    process: subprocess.Popen | None = None
+    restarts: list = field(default_factory=list)
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        out = open(self.log_path, "ab")
+        self.process = subprocess.Popen(self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                        cwd=REPO_ROOT, start_new_session=True)
+        out.close()
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if not self.alive():
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            log(f"{self.name} did not stop in {timeout:.0f}s; killing it")
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(5)
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def get_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except Exception:
+        return False
+
+
+def wait_until(check, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.25)
+    raise RuntimeError(f"{what} not ready after {timeout:.0f}s")
+
+
+class Stack:
+    def __init__(self, environ: dict):
+        self.environ = dict(environ)
+        self.data_dir = Path(environ.get("HOTLINE_DATA_DIR", REPO_ROOT / ".data"))
+        self.logs = self.data_dir / "logs"
+        self.gateway_port = int(environ.get("GATEWAY_PORT", "8000"))
+        self.port_base = int(environ.get("SERVICE_PORT_BASE", "8100"))
+        self.children: list[Child] = []
+        self.stopping = False
+
+    # -- pieces
+    def base_env(self) -> dict:
+        env = dict(self.environ)
+        env.setdefault("HOTLINE_DATA_DIR", str(self.data_dir))
+        env.setdefault("AMQP_URI", "amqp://guest:guest@localhost:5672/")
+        if env.get("HOTLINE_ENV", "development") != "production":
+            env.setdefault("CLOCK_MODE", "controllable")
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        return env
+
+    def check_broker(self, env: dict) -> None:
+        from kombu import Connection
+        try:
+            with Connection(env["AMQP_URI"], connect_timeout=5) as conn:
+                conn.ensure_connection(max_retries=3)
+        except Exception as exc:
+            raise RuntimeError(f"RabbitMQ is not reachable at AMQP_URI ({exc}); `make run` starts a local "
+                               "one when it is installed, or set AMQP_URI") from None
+
+    def start_embedded_mongo(self, env: dict) -> None:
+        port = int(env.get("EMBEDDED_MONGO_PORT", "27017"))
+        if port_open("127.0.0.1", port):
+            raise RuntimeError(f"port {port} is already in use; stop what runs there, set EMBEDDED_MONGO_PORT, "
+                               "or point MONGO_URI at a MongoDB")
+        storage = self.data_dir / "mongo"
+        storage.mkdir(parents=True, exist_ok=True)
+        child = Child("mongo", [str(Path(sys.executable).parent / "secantusd-py"), "--host", "127.0.0.1",
+                                "--port", str(port), "--storage-path", str(storage), "--log-level", "WARNING"],
+                      dict(env), self.logs / "mongo.log")
+        child.start()
+        self.children.append(child)
+        env["MONGO_URI"] = f"mongodb://127.0.0.1:{port}/"
+        wait_until(lambda: port_open("127.0.0.1", port) or not child.alive(), 60, "embedded MongoDB")
+        if not child.alive():
+            raise RuntimeError(f"the embedded MongoDB server exited; see {child.log_path}")
+        log(f"embedded MongoDB (secantusdb) on 127.0.0.1:{port}, data in {storage}")
+
+    def declare_topology(self, env: dict) -> None:
+        from .topology import declare_all
+        declare_all(env["AMQP_URI"])
+
+    def service_children(self, env: dict) -> list[Child]:
+        children = []
+        for offset, (name, path) in enumerate(SERVICES.items(), start=1):
+            port = self.port_base + offset
+            child_env = {**env, "HOTLINE_SERVICE": name, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"}
+            argv = [sys.executable, "-m", "nameko", "run", path, "--config", str(REPO_ROOT / "config/nameko.yaml")]
+            children.append(Child(name, argv, child_env, self.logs / f"{name}.log",
+                                  ready_url=f"http://127.0.0.1:{port}/readyz"))
+        return children
+
+    def gateway_child(self, env: dict) -> Child:
+        prom_dir = self.data_dir / "prometheus-gateway"
+        prom_dir.mkdir(parents=True, exist_ok=True)
+        for stale in prom_dir.glob("*.db"):
+            stale.unlink()
+        child_env = {**env, "GATEWAY_PORT": str(self.gateway_port), "PROMETHEUS_MULTIPROC_DIR": str(prom_dir),
+                     "HOTLINE_SERVICE": "gateway"}
+        argv = [sys.executable, "-m", "gunicorn", "-c", str(REPO_ROOT / "gateway/gunicorn.conf.py"),
+                "gateway.app:get_app()"]
+        return Child("gateway", argv, child_env, self.logs / "gateway.log",
+                     ready_url=f"http://127.0.0.1:{self.gateway_port}/readyz")
+
+    # -- whole
+    def start(self) -> None:
+        env = self.base_env()
+        self.check_broker(env)
+        if not env.get("MONGO_URI"):
+            self.start_embedded_mongo(env)
+        self.declare_topology(env)
+        if port_open("127.0.0.1", self.gateway_port):
+            raise RuntimeError(f"port {self.gateway_port} is already in use; set GATEWAY_PORT")
+        services = self.service_children(env)
+        for child in services:
+            child.start()
+            self.children.append(child)
+        for child in services:
+            wait_until(lambda c=child: get_ok(c.ready_url) or not c.alive(), 90, child.name)
+            if not child.alive():
+                raise RuntimeError(f"{child.name} exited during start; see {child.log_path}")
+        gateway = self.gateway_child(env)
+        gateway.start()
+        self.children.append(gateway)
+        wait_until(lambda: get_ok(gateway.ready_url) or not gateway.alive(), 60, "gateway")
+        if not gateway.alive():
+            raise RuntimeError(f"the gateway exited during start; see {gateway.log_path}")
+        self.env = env
+
+    def describe(self) -> dict:
+        return {"url": f"http://127.0.0.1:{self.gateway_port}",
+                "pids": {c.name: c.pid for c in self.children},
+                "logs": str(self.logs), "mongo_uri": self.env.get("MONGO_URI")}
+
+    def supervise(self) -> None:
+        """Restart a process that dies; give up on one that keeps dying."""
+        while not self.stopping:
+            time.sleep(0.5)
+            for child in self.children:
+                if self.stopping or child.alive():
+                    continue
+                now = time.monotonic()
+                child.restarts = [t for t in child.restarts if now - t < RESTART_WINDOW] + [now]
+                if len(child.restarts) > RESTART_LIMIT:
+                    raise RuntimeError(f"{child.name} keeps exiting; see {child.log_path}")
+                log(f"{child.name} exited (code {child.process.returncode}); restarting it")
+                child.start()
+
+    def stop(self) -> None:
+        self.stopping = True
+        for child in reversed(self.children):
+            if child.alive():
+                log(f"stopping {child.name}")
+            child.stop()
+
+
+def banner(stack: Stack) -> str:
+    from gateway.app import jwt_secret
+    from gateway.auth import mint
+    from hotline_common.settings import Settings
+
+    settings = Settings.from_env(stack.env)
+    token = mint(jwt_secret(settings), settings.jwt_issuer, role="operator", user_id="operator.1")
+    url = f"http://127.0.0.1:{stack.gateway_port}"
+    body = json.dumps({"channel": "phone", "type": "complain", "category": "noise.neighbourhood",
+                       "district": "tiedong", "address": "铁东区胜利南路 88 号",
+                       "citizen": {"name": "张女士", "phone": "13800001234"},
+                       "content": "楼下烧烤店每天夜里12点后仍然噪音扰民"}, ensure_ascii=False)
+    return f"""
+12345 hotline is running at {url}   (Ctrl-C stops everything)
+  logs: {stack.logs}/<service>.log
+
+Register a ticket as an operator (token valid 12 h; `make token ROLE=...` for others):
+  TOKEN={token}
+  curl -s -X POST {url}/v1/tickets -H "Authorization: Bearer $TOKEN" \\
+       -H 'Content-Type: application/json' -d '{body}'
+  curl -s {url}/v1/tickets/<number> -H "Authorization: Bearer $TOKEN"
+"""
+
+
+def main() -> int:
+    stack = Stack(os.environ)
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        stack.start()
+        print(banner(stack), flush=True)
+        print("READY " + json.dumps(stack.describe()), flush=True)
+        stack.supervise()
+    except KeyboardInterrupt:
+        log("stopping ...")
+    except RuntimeError as exc:
+        log(f"error: {exc}")
+        stack.stop()
+        return 1
+    stack.stop()
+    log("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
