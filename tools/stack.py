@@ -194,7 +194,12 @@ class Stack:
     def describe(self) -> dict:
         return {"url": f"http://127.0.0.1:{self.gateway_port}",
                 "pids": {c.name: c.pid for c in self.children},
+                "health": {c.name: c.ready_url.rsplit("/", 1)[0] for c in self.children if c.ready_url},
                 "logs": str(self.logs), "mongo_uri": self.env.get("MONGO_URI")}
+
+    def write_state(self) -> None:
+        """Live pids and ports in .data/stack.json, for operators and tests."""
+        (self.data_dir / "stack.json").write_text(json.dumps(self.describe(), indent=2))
 
     def supervise(self) -> None:
         """Restart a process that dies; give up on one that keeps dying."""
@@ -209,6 +214,7 @@ class Stack:
                     raise RuntimeError(f"{child.name} keeps exiting; see {child.log_path}")
                 log(f"{child.name} exited (code {child.process.returncode}); restarting it")
                 child.start()
+                self.write_state()
 
     def stop(self) -> None:
         self.stopping = True
@@ -251,6 +257,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     try:
         stack.start()
+        stack.write_state()
         print(banner(stack), flush=True)
         print("READY " + json.dumps(stack.describe()), flush=True)
         stack.supervise()

@@ -5,8 +5,8 @@ name; a worker per message. nameko acks a message even when its handler raised, 
 decides what happens to a failure before it acks:
 
 * success: ack;
-* poison (bad envelope, unknown type, invalid payload): publish to the service's dead-letter queue
-  with the error, ack;
+* poison (bad envelope, unknown type, a payload the handler cannot read): publish to the service's
+  dead-letter queue with the error, ack;
 * any other error: republish to the retry queue with a growing per-message TTL; when the TTL expires
   RabbitMQ dead-letters it back into the inbox; after the last attempt it goes to the dead-letter
   queue. Never an infinite requeue loop, never a silent drop.
@@ -73,6 +73,11 @@ def service_queues(service: str, event_types) -> tuple[Queue, Queue, Queue]:
 
 def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, (TransientError, PyMongoError, StaleVersion, NotFound, ConnectionError, OSError))
+
+
+def is_poison(exc: BaseException) -> bool:
+    # a payload that lacks or mistypes what the handler reads will fail the same way every time
+    return isinstance(exc, (PoisonMessage, ValidationFailed, KeyError, TypeError, ValueError))
 
 
 def retry_delay_ms(attempt: int, base_ms: int) -> int:
@@ -165,7 +170,7 @@ class EventInbox(SharedExtension, ProviderCollector):
         exc = exc_info[1]
         attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 1))
         try:
-            if isinstance(exc, (PoisonMessage, ValidationFailed)):
+            if is_poison(exc):
                 self._dead_letter(message, event, exc, "poison")
                 return
             limit = self.settings.event_max_attempts if is_transient(exc) else BUG_MAX_ATTEMPTS

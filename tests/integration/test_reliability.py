@@ -1,0 +1,171 @@
+"""Nothing is lost (DESIGN §4): poison messages, duplicates, transient failures, a killed service."""
+import json
+
+import eventlet
+from kombu import Connection, Exchange, Producer
+
+from hotline_common.errors import TransientError
+from hotline_common.events import HOTLINE_EXCHANGE, T
+from hotline_common.subscriber import dead_queue_name, subscribe
+from hotline_common.mongo import client
+from tests.conftest import wait_for
+from tests.support import drain_queue
+
+from .conftest import OPERATOR, noise_complaint
+
+
+def publish(amqp_uri, body, routing_key, serializer="json", raw=False):
+    with Connection(amqp_uri) as conn:
+        producer = Producer(conn.channel())
+        exchange = Exchange(HOTLINE_EXCHANGE, type="topic", durable=True)
+        if raw:
+            producer.publish(body, exchange=exchange, routing_key=routing_key,
+                             content_type="application/json", content_encoding="utf-8")
+        else:
+            producer.publish(body, exchange=exchange, routing_key=routing_key, serializer=serializer)
+
+
+def registered_event(number="AS20261127999999", ticket_id="t-dup", event_id="evt-1"):
+    return {"specversion": "1.0", "id": event_id, "source": "/hotline/intake", "type": T.TICKET_REGISTERED,
+            "subject": number, "time": "2026-11-27T02:00:00.000Z", "datacontenttype": "application/json",
+            "correlationid": "c-1", "data": {"ticket_id": ticket_id, "number": number, "channel": "phone",
+                                            "type": "complain", "category": "noise", "district": "tiedong",
+                                            "key_ticket": False, "registered_at": "2026-11-27T02:00:00.000Z"}}
+
+
+def routing_db(service_env):
+    return client(service_env["MONGO_URI"])[service_env["MONGO_DB_PREFIX"] + "routing"]
+
+
+def test_poison_messages_go_to_the_dead_letter_queue_and_the_service_keeps_working(
+        stack, rpc, amqp_uri, service_env):
+    stack("intake", "routing", "sla")
+    publish(amqp_uri, b"{not json", T.TICKET_REGISTERED, raw=True)                 # undecodable
+    publish(amqp_uri, {"hello": "world"}, T.TICKET_REGISTERED)                       # not a CloudEvent
+    broken = registered_event(event_id="evt-broken")
+    del broken["data"]["category"]
+    publish(amqp_uri, broken, T.TICKET_REGISTERED, serializer="cloudevents")         # payload lacks a field
+
+    dead = wait_for(lambda: (lambda got: got if len(got) >= 3 else None)(
+        _collect(amqp_uri, dead_queue_name("routing"))), 10, message="three dead letters")
+    reasons = sorted(h.get("x-hotline-reason", "rejected-by-broker") for _, h in dead)
+    assert reasons == ["poison", "poison", "rejected-by-broker"]
+    assert any("category" in h.get("x-hotline-error", "") for _, h in dead)
+    assert routing_db(service_env).assignments.count_documents({}) == 0
+
+    created = rpc.intake.register(noise_complaint(), OPERATOR)  # the service still works
+    wait_for(lambda: rpc.intake.get_ticket(created["number"], OPERATOR)["deadline"], 10)
+
+
+_collected = {}
+
+
+def _collect(amqp_uri, queue):
+    _collected.setdefault(queue, []).extend(drain_queue(amqp_uri, queue))
+    return list(_collected[queue])
+
+
+def test_a_redelivered_event_is_applied_once(stack, amqp_uri, service_env, tap):
+    stack("routing")
+    event = registered_event()
+    for _ in range(3):
+        publish(amqp_uri, event, T.TICKET_REGISTERED, serializer="cloudevents")
+    wait_for(lambda: tap.of_type(T.TICKET_DISPATCHED), 10)
+    eventlet.sleep(1.0)  # time for the repeats to be (not) applied
+    assert routing_db(service_env).assignments.count_documents({}) == 1
+    assert len(tap.of_type(T.TICKET_DISPATCHED)) == 1
+
+
+class Flaky:
+    """A service whose handler fails the first `failures` times it sees each event."""
+    name = "flaky"
+    failures = 2
+    calls: list = []
+
+    @subscribe(T.TICKET_REGISTERED)
+    def handle(self, event):
+        Flaky.calls.append(event["id"])
+        if Flaky.calls.count(event["id"]) <= Flaky.failures:
+            raise TransientError("store unavailable")
+
+
+def test_transient_failures_are_retried_with_delay_then_succeed(runner_factory, nameko_config, amqp_uri):
+    Flaky.calls, Flaky.failures = [], 2
+    runner = runner_factory(nameko_config, Flaky)
+    runner.start()
+    publish(amqp_uri, registered_event(event_id="evt-flaky"), T.TICKET_REGISTERED, serializer="cloudevents")
+    wait_for(lambda: Flaky.calls.count("evt-flaky") == 3, 10, message="two retries")
+    eventlet.sleep(0.5)
+    assert Flaky.calls.count("evt-flaky") == 3
+    assert drain_queue(amqp_uri, dead_queue_name("flaky")) == []
+
+
+def test_an_event_that_keeps_failing_ends_in_the_dead_letter_queue(runner_factory, nameko_config, amqp_uri):
+    Flaky.calls, Flaky.failures = [], 100
+    runner = runner_factory(nameko_config, Flaky)
+    runner.start()
+    publish(amqp_uri, registered_event(event_id="evt-doomed"), T.TICKET_REGISTERED, serializer="cloudevents")
+    dead = wait_for(lambda: _collect(amqp_uri, dead_queue_name("flaky")), 15, message="dead letter")
+    (body, headers), = dead
+    assert body["id"] == "evt-doomed" and headers["x-hotline-reason"] == "exhausted"
+    assert headers["x-hotline-attempts"] == 4 and Flaky.calls.count("evt-doomed") == 4  # EVENT_MAX_ATTEMPTS
+    assert "TransientError" in headers["x-hotline-error"]
+
+
+def test_killing_routing_mid_flow_loses_nothing_and_duplicates_nothing(stack, rpc, runner_factory, nameko_config,
+                                                                       service_env):
+    """Kill a service while tickets flow, start it again: every ticket ends dispatched with one deadline."""
+    from services.routing.service import RoutingService
+    stack("intake", "sla")
+    routing = runner_factory(nameko_config, RoutingService)
+    routing.start()
+
+    numbers = []
+
+    def register(i):
+        numbers.append(rpc_call(nameko_config, noise_complaint(content=f"噪音扰民第{i}次反映，请尽快处理")))
+
+    pool = eventlet.GreenPool(8)
+    for i in range(40):
+        pool.spawn(register, i)
+        if i == 15:
+            eventlet.sleep(0.05)
+            routing.kill()                       # abrupt: in-flight workers die, unacked messages return
+    pool.waitall()
+    eventlet.sleep(0.5)
+    routing = runner_factory(nameko_config, RoutingService)
+    routing.start()                              # a new process of the same service
+
+    def all_have_deadlines():
+        views = [rpc.intake.get_ticket(n, OPERATOR) for n in numbers]
+        return all(v["deadline"] for v in views) and views
+    views = wait_for(all_have_deadlines, 40, interval=0.5, message="every ticket dispatched with a deadline")
+    assert len(views) == 40
+    for view in views:
+        kinds = [e["type"] for e in view["timeline"]]
+        assert kinds.count("ticket.dispatched") == 1 and kinds.count("deadline.set") == 1, view["number"]
+    db = client(service_env["MONGO_URI"])
+    assert db[service_env["MONGO_DB_PREFIX"] + "routing"].assignments.count_documents({}) == 40
+    assert db[service_env["MONGO_DB_PREFIX"] + "sla"].clocks.count_documents({}) == 40
+
+
+def rpc_call(config, payload):
+    from nameko.standalone.rpc import ClusterRpcProxy
+    with ClusterRpcProxy(config, timeout=15) as proxy:
+        return proxy.intake.register(payload, OPERATOR)["number"]
+
+
+def test_events_left_in_the_outbox_by_a_crash_are_published_on_restart(stack, service_env, tap):
+    """A crash after the write and before the publish: the next start's sweeper publishes the event."""
+    from datetime import datetime, timedelta, timezone
+    from hotline_common.events import DomainEvent, envelope
+    stale = datetime.now(timezone.utc) - timedelta(seconds=30)
+    event = envelope(DomainEvent(T.TICKET_DISPATCHED, "AS20261127000777", {"ticket_id": "t-crash"}),
+                     source_service="routing", time=stale)
+    routing_db(service_env).assignments.insert_one(
+        {"_id": "t-crash", "version": 1, "inbox": [], "outbox": [{"id": event["id"], "at": stale, "event": event}]})
+    stack("routing")
+    wait_for(lambda: [e for e in tap.of_type(T.TICKET_DISPATCHED) if e["id"] == event["id"]], 10,
+             message="the left-behind event")
+    wait_for(lambda: routing_db(service_env).assignments.find_one({"_id": "t-crash"})["outbox"] == [], 5,
+             message="the outbox emptied after the confirm")
