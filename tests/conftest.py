@@ -57,7 +57,8 @@ def mongo_uri():
     else:
         proc.kill()
         pytest.fail("the embedded MongoDB server did not start")
-    yield f"mongodb://127.0.0.1:{port}/"
+    from tools.stack import embedded_uri
+    yield embedded_uri(port)
     proc.terminate()
     proc.wait(10)
 

@@ -1,33 +1,38 @@
 """MongoDB access through pymongo only, and the versioned-aggregate collection every store uses.
 
-An aggregate document carries its own `outbox` (events not yet confirmed by the broker) and `inbox`
-(ids of the last events applied to it). A state change, the events it causes and the id of the
-event that caused it are written in one single-document update: atomic on any MongoDB, and one
-write instead of three (FIELD-NOTES: the embedded server is write-bound).
+An aggregate document records the ids of the events its changes caused (`event_ids`, which the
+outbox relay checks; see outbox.py) and of the last events applied to it (`inbox`). A state change,
+the ids of its events and the id of the event that caused it are written in one single-document
+write: atomic on any MongoDB, no transaction needed.
 """
 from __future__ import annotations
 
 import threading
 from typing import Iterable
 
-from pymongo import ASCENDING, MongoClient
+from pymongo import InsertOne, MongoClient, UpdateOne
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
+
+from .batching import GroupCommit
 
 from .errors import NotFound, StaleVersion
 
 _clients: dict[str, MongoClient] = {}
 _lock = threading.Lock()
 
-INBOX_KEEP = 64  # event ids remembered per aggregate; redeliveries come soon after the original
+INBOX_KEEP = 64    # applied event ids remembered per aggregate; redeliveries come soon after the original
+EVENTS_KEEP = 100  # emitted event ids kept per aggregate; the sweeper looks only at recent ones
 
 
 def client(uri: str) -> MongoClient:
     """One client per process and URI (pymongo pools connections and is thread-safe)."""
     with _lock:
         if uri not in _clients:
+            # retryable writes stay pymongo's default (on); the URI may turn them off, as the
+            # embedded server's URI does (its retryable-write log costs O(n) per write)
             _clients[uri] = MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=5000,
-                                        connectTimeoutMS=5000, retryWrites=True)
+                                        connectTimeoutMS=5000)
         return _clients[uri]
 
 
@@ -36,11 +41,6 @@ def close_all() -> None:
         for c in _clients.values():
             c.close()
         _clients.clear()
-
-
-def ensure_outbox_index(collection: Collection) -> None:
-    # sparse: only documents with pending events are in it, so the sweeper's scan is O(pending)
-    collection.create_index([("outbox.id", ASCENDING)], sparse=True, name="outbox_pending")
 
 
 def duplicate_on(exc: DuplicateKeyError, field: str) -> bool:
@@ -63,32 +63,35 @@ class Applied:
 
 
 class AggregateCollection:
-    """Versioned documents with an embedded outbox and inbox."""
+    """Versioned documents whose writes carry their events through the outbox, applied once."""
 
     def __init__(self, collection: Collection, outbox):
         self.collection = collection
-        self.outbox = outbox  # hotline_common.outbox.Outbox: wraps events and hands them to the relay
-        ensure_outbox_index(collection)
+        self.outbox = outbox  # hotline_common.outbox.Outbox
+        self.group = GroupCommit(collection)
 
     @property
     def name(self) -> str:
         return self.collection.name
 
     def get(self, key) -> dict | None:
-        return self.collection.find_one({"_id": key}, {"outbox": 0, "inbox": 0})
+        return self.collection.find_one({"_id": key}, {"inbox": 0, "event_ids": 0})
 
     def insert(self, doc: dict, events: Iterable = (), *, cause: str | None = None) -> Applied:
         """Create an aggregate; a duplicate `_id` means the causing event was applied already."""
         envelopes = self.outbox.wrap(events)
-        full = {**doc, "version": 1, "outbox": [self.outbox.entry(e) for e in envelopes],
+        self.outbox.stage(self.name, doc["_id"], envelopes)
+        full = {**doc, "version": 1, "event_ids": [e["id"] for e in envelopes],
                 "inbox": [cause] if cause else []}
-        try:
-            self.collection.insert_one(full)
-        except DuplicateKeyError as exc:
-            if cause is not None and duplicate_on(exc, "_id"):
+        outcome = self.group.write(InsertOne(full))
+        if outcome.error is not None:
+            self.outbox.discard(envelopes)
+            exc = DuplicateKeyError(outcome.error.get("errmsg", "write error"), outcome.error.get("code"),
+                                    outcome.error)
+            if outcome.error.get("code") == 11000 and cause is not None and duplicate_on(exc, "_id"):
                 return Applied(False)
-            raise
-        self.outbox.notify(self.name, doc["_id"], envelopes)
+            raise exc
+        self.outbox.committed(self.name, doc["_id"], envelopes)
         return Applied(True)
 
     def update(self, key, changes: dict, events: Iterable = (), *, version: int | None = None,
@@ -101,6 +104,7 @@ class AggregateCollection:
         `where`: further conditions; when they fail the update raises StaleVersion.
         """
         envelopes = self.outbox.wrap(events)
+        self.outbox.stage(self.name, key, envelopes)
         query: dict = {**(where or {}), "_id": key}
         if version is not None:
             query["version"] = version
@@ -111,21 +115,33 @@ class AggregateCollection:
             update["$set"] = changes
         pushes = dict(push or {})
         if envelopes:
-            pushes["outbox"] = {"$each": [self.outbox.entry(e) for e in envelopes]}
+            pushes["event_ids"] = {"$each": [e["id"] for e in envelopes], "$slice": -EVENTS_KEEP}
         if cause is not None:
             pushes["inbox"] = {"$each": [cause], "$slice": -INBOX_KEEP}
         if pushes:
             update["$push"] = pushes
         if unset:
             update["$unset"] = {f: "" for f in unset}
+        if cause is not None and version is None:
+            # idempotent (the inbox guards it): share a bulk write with concurrent writers; when the
+            # batch had a miss, find out which by replaying this write alone (a repeat is a no-op)
+            outcome = self.group.write(UpdateOne(query, update))
+            if outcome.error is None and outcome.all_updates_matched:
+                self.outbox.committed(self.name, key, envelopes)
+                return Applied(True)
         result = self.collection.update_one(query, update)
-        if result.matched_count == 0:
-            current = self.collection.find_one({"_id": key}, {"version": 1, "inbox": 1})
-            if current is None:
-                raise NotFound(f"{self.name} {key} not found")
-            if cause is not None and cause in current.get("inbox", []):
-                return Applied(False)
-            raise StaleVersion(f"{self.name} {key} changed (now at version {current['version']})",
-                               {"current_version": current["version"]})
-        self.outbox.notify(self.name, key, envelopes)
-        return Applied(True)
+        if result.matched_count:
+            self.outbox.committed(self.name, key, envelopes)
+            return Applied(True)
+        current = self.collection.find_one({"_id": key}, {"version": 1, "inbox": 1, "event_ids": 1})
+        ours = {e["id"] for e in envelopes}
+        if current is not None and ours & set(current.get("event_ids", [])):
+            self.outbox.committed(self.name, key, envelopes)  # applied by the shared batch
+            return Applied(True)
+        self.outbox.discard(envelopes)
+        if current is None:
+            raise NotFound(f"{self.name} {key} not found")
+        if cause is not None and cause in current.get("inbox", []):
+            return Applied(False)
+        raise StaleVersion(f"{self.name} {key} changed (now at version {current['version']})",
+                           {"current_version": current["version"]})

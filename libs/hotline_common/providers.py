@@ -59,9 +59,8 @@ class ClockProvider(DependencyProvider):
 class UseCases(DependencyProvider):
     """Builds the service layer over the service's own database, with an outbox relay for its events.
 
-    `build(database=, outbox=, settings=, clock=)` returns the use-case object; its `store` lists the
-    collections whose documents carry outboxes (`outbox_collections`) and creates its indexes
-    (`ensure_indexes()`). Entrypoints receive the use-case object.
+    `build(database=, outbox=, settings=, clock=)` returns the use-case object; its `store` creates
+    its indexes (`ensure_indexes()`). Entrypoints receive the use-case object.
     """
 
     def __init__(self, build):
@@ -71,13 +70,12 @@ class UseCases(DependencyProvider):
         settings = Settings.from_env()
         service = self.container.service_name
         database = client(settings.mongo_uri)[settings.db_name(service)]
-        self.relay = OutboxRelay(service, self.container.config[AMQP_URI_CONFIG_KEY], database, [],
+        self.relay = OutboxRelay(service, self.container.config[AMQP_URI_CONFIG_KEY], database,
                                  sweep_seconds=settings.outbox_sweep_seconds,
                                  spawn=lambda fn: self.container.spawn_managed_thread(fn, identifier="outbox"))
         clock = process_clock(settings)
-        self.app = self.build(database=database, outbox=Outbox(service, clock, self.relay),
+        self.app = self.build(database=database, outbox=Outbox(service, clock, self.relay, database),
                               settings=settings, clock=clock)
-        self.relay.collections = list(self.app.store.outbox_collections)
         self.app.store.ensure_indexes()
 
     def start(self):

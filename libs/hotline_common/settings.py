@@ -26,7 +26,7 @@ def _bool(value: str) -> bool:
 class Settings:
     environment: str = "development"
     amqp_uri: str = "amqp://guest:guest@localhost:5672/"
-    mongo_uri: str = "mongodb://127.0.0.1:27017/"
+    mongo_uri: str = "mongodb://127.0.0.1:27017/?retryWrites=false"  # the embedded server (tools/stack.py)
     db_prefix: str = "hotline_"
     config_dir: Path = REPO_ROOT / "config"
     data_dir: Path = REPO_ROOT / ".data"   # local runs only: embedded store, dev JWT secret

@@ -10,7 +10,4 @@ class Bulletin:
         self.clock = clock
 
     def observe(self, event: dict) -> bool:
-        ticket_id = event["data"].get("ticket_id")
-        if not ticket_id:
-            return False
-        return self.store.record(ticket_id, domain.fold(event), event["id"])
+        return self.store.record(domain.fact(event, self.clock.now()))

@@ -1,35 +1,32 @@
-"""Bulletin's MongoDB adapter: the per-ticket analytics records."""
+"""Bulletin's MongoDB adapter: every event as a fact (inserted in batches), reports built from them."""
 from __future__ import annotations
 
-from pymongo import ASCENDING
-from pymongo.errors import DuplicateKeyError
+from pymongo import ASCENDING, InsertOne
 
-from hotline_common.mongo import INBOX_KEEP
+from hotline_common.batching import GroupCommit
 
 
 class BulletinStore:
-    outbox_collections = ()
 
     def __init__(self, database, outbox):
         self.db = database
         self.outbox = outbox
+        self.facts = GroupCommit(database.facts)
 
     def ensure_indexes(self) -> None:
-        t = self.db.tickets
-        t.create_index([("registered_at", ASCENDING)], name="registered")
-        t.create_index([("unit_id", ASCENDING), ("due_at", ASCENDING)], name="unit_due")
+        f = self.db.facts
+        f.create_index([("type", ASCENDING), ("time", ASCENDING)], name="type_time")
+        f.create_index([("ticket_id", ASCENDING), ("time", ASCENDING)], name="ticket_time")
+        f.create_index([("received_at", ASCENDING), ("_id", ASCENDING)], name="feed")
 
     def ping(self) -> None:
         self.db.command("ping")
 
-    def record(self, ticket_id: str, changes: dict, event_id: str) -> bool:
-        """Apply an event's changes once (upsert; the event id joins the record's inbox)."""
-        update = {"$push": {"inbox": {"$each": [event_id], "$slice": -INBOX_KEEP}}}
-        if changes:
-            update["$set"] = changes
-        try:
-            result = self.db.tickets.update_one({"_id": ticket_id, "inbox": {"$ne": event_id}}, update,
-                                                upsert=True)
-        except DuplicateKeyError:
-            return False  # the record exists and has this event already
-        return result.modified_count > 0 or result.upserted_id is not None
+    def record(self, fact: dict) -> bool:
+        """Keep a fact once: its `_id` is the event id, so a redelivery is a duplicate key."""
+        outcome = self.facts.write(InsertOne(fact))
+        if outcome.error is None:
+            return True
+        if outcome.error.get("code") == 11000:
+            return False
+        raise RuntimeError(outcome.error.get("errmsg", "write failed"))

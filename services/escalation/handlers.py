@@ -12,6 +12,8 @@ class Escalation:
     def watch(self, event: dict) -> bool:
         """Follow a ticket's deadline (a new dispatch restarts the watch)."""
         watch = domain.watch_from_deadline(event["data"])
+        if watch["dispatch_no"] == 1:
+            return bool(self.store.add(watch, cause=event["id"]))
         existing = self.store.get(watch["_id"])
         if existing is None:
             return bool(self.store.add(watch, cause=event["id"]))

@@ -7,7 +7,6 @@ from hotline_common.mongo import AggregateCollection
 
 
 class EscalationStore:
-    outbox_collections = ("watches",)
 
     def __init__(self, database, outbox):
         self.db = database

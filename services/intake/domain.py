@@ -180,7 +180,7 @@ def visible_to(ticket: dict, actor: Actor) -> bool:
 
 def present(ticket: dict, actor: Actor) -> dict:
     """The ticket as `actor` may see it: the citizen's phone is masked except for the hotline office."""
-    view = {k: v for k, v in ticket.items() if k not in ("_id", "outbox", "inbox", "seq", "idempotency")}
+    view = {k: v for k, v in ticket.items() if k not in ("_id", "event_ids", "inbox", "seq", "idempotency")}
     view["id"] = ticket["_id"]
     view["type_label"] = TICKET_TYPES.get(ticket["type"], ticket["type"])
     view["status_label"] = STATUS_LABELS.get(ticket["status"], ticket["status"])

@@ -1,4 +1,4 @@
-"""Intake's MongoDB adapter: tickets (with outbox/inbox), daily number counters."""
+"""Intake's MongoDB adapter: tickets (versioned aggregates), daily number counters."""
 from __future__ import annotations
 
 import base64
@@ -48,7 +48,6 @@ class NumberBlocks:
 
 
 class IntakeStore:
-    outbox_collections = ("tickets",)
 
     def __init__(self, database, outbox, settings):
         self.db = database
@@ -93,12 +92,12 @@ class IntakeStore:
     # -- reads
     def get(self, key: str) -> dict | None:
         """By id or by number."""
-        projection = {"outbox": 0, "inbox": 0}
+        projection = {"event_ids": 0, "inbox": 0}
         return (self.db.tickets.find_one({"_id": key}, projection)
                 or self.db.tickets.find_one({"number": key}, projection))
 
     def by_idempotency_key(self, key: str) -> dict | None:
-        return self.db.tickets.find_one({"idempotency.key": key}, {"outbox": 0, "inbox": 0})
+        return self.db.tickets.find_one({"idempotency.key": key}, {"event_ids": 0, "inbox": 0})
 
     def search(self, filters: dict, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
         """Newest first; `cursor` continues after the last ticket of the previous page."""
@@ -124,7 +123,7 @@ class IntakeStore:
             at, last_id = decode_cursor(cursor)
             after = {"$or": [{"created_at": {"$lt": at}}, {"created_at": at, "_id": {"$lt": last_id}}]}
             query = {"$and": [query, after]} if query else after
-        docs = list(self.db.tickets.find(query, {"outbox": 0, "inbox": 0})
+        docs = list(self.db.tickets.find(query, {"event_ids": 0, "inbox": 0})
                     .sort([("created_at", DESCENDING), ("_id", DESCENDING)]).limit(limit + 1))
         next_cursor = None
         if len(docs) > limit:

@@ -7,6 +7,7 @@ replica without a restart, at the cost of one small indexed read per decision.
 from __future__ import annotations
 
 import threading
+import time
 
 from pymongo import ASCENDING, ReturnDocument
 
@@ -16,16 +17,17 @@ from hotline_common.mongo import AggregateCollection
 from .domain import Rule
 
 META = "directory"
+REVISION_CHECK_SECONDS = 1.0  # how stale another replica's change may be seen; this replica's is immediate
 
 
 class RoutingStore:
-    outbox_collections = ("assignments",)
 
     def __init__(self, database, outbox):
         self.db = database
         self.assignments = AggregateCollection(database.assignments, outbox)
         self._lock = threading.Lock()
         self._cached_revision = None
+        self._checked_at = -1e9
         self._rules: list[Rule] = []
         self._units: dict = {}
 
@@ -56,14 +58,20 @@ class RoutingStore:
 
     # -- the directory as routing sees it
     def directory(self) -> tuple[list[Rule], dict]:
-        meta = self.db.meta.find_one({"_id": META}) or {}
-        revision = meta.get("revision", 0)
+        """Rules and units, re-read when their revision moved (checked at most once a second)."""
         with self._lock:
-            if revision != self._cached_revision:
-                self._rules = [Rule.from_dict(d) for d in self.db.rules.find().sort("position", ASCENDING)]
-                self._units = {d["_id"]: d for d in self.db.units.find()}
-                self._cached_revision = revision
+            if time.monotonic() - self._checked_at >= REVISION_CHECK_SECONDS:
+                meta = self.db.meta.find_one({"_id": META}) or {}
+                revision = meta.get("revision", 0)
+                if revision != self._cached_revision:
+                    self._rules = [Rule.from_dict(d) for d in self.db.rules.find().sort("position", ASCENDING)]
+                    self._units = {d["_id"]: d for d in self.db.units.find()}
+                    self._cached_revision = revision
+                self._checked_at = time.monotonic()
             return self._rules, self._units
+
+    def invalidate_directory(self) -> None:
+        self._checked_at = -1e9
 
     # -- assignments
     def add_assignment(self, assignment: dict, events, cause: str):

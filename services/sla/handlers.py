@@ -17,13 +17,15 @@ class Sla:
     # -- R7: a dispatch starts the unit's clock
     def start(self, event: dict) -> bool:
         data = event["data"]
-        existing = self.store.get(data["ticket_id"])
-        if existing is not None and existing["dispatch_no"] >= data.get("dispatch_no", 1):
-            return False  # this dispatch (or a later one) already has its clock
         deadline = domain.compute_deadline(parse_iso(data["dispatched_at"]),
                                            domain.time_limit(data["type"], self.limits), self.calendar)
         clock, events = domain.start_clock(data, deadline, SYSTEM_ACTOR)
+        if data.get("dispatch_no", 1) == 1:  # the first clock: no read needed, a repeat is a duplicate
+            return bool(self.store.add(clock, events, cause=event["id"]))
+        existing = self.store.get(data["ticket_id"])
         if existing is None:
             return bool(self.store.add(clock, events, cause=event["id"]))
+        if existing["dispatch_no"] >= data["dispatch_no"]:
+            return False  # this dispatch (or a later one) already has its clock
         return bool(self.store.replace(data["ticket_id"], clock, events, version=existing["version"],
                                        cause=event["id"]))

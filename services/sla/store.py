@@ -7,7 +7,6 @@ from hotline_common.mongo import AggregateCollection
 
 
 class SlaStore:
-    outbox_collections = ("clocks",)
 
     def __init__(self, database, outbox):
         self.db = database

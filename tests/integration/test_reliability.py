@@ -155,17 +155,28 @@ def rpc_call(config, payload):
         return proxy.intake.register(payload, OPERATOR)["number"]
 
 
-def test_events_left_in_the_outbox_by_a_crash_are_published_on_restart(stack, service_env, tap):
-    """A crash after the write and before the publish: the next start's sweeper publishes the event."""
+def test_a_crash_between_write_and_publish_loses_nothing_and_publishes_nothing_uncommitted(
+        stack, service_env, tap):
+    """Committed events a crash left in the outbox are published on restart; events staged for a
+    change that never committed are dropped, never published."""
     from datetime import datetime, timedelta, timezone
     from hotline_common.events import DomainEvent, envelope
-    stale = datetime.now(timezone.utc) - timedelta(seconds=30)
-    event = envelope(DomainEvent(T.TICKET_DISPATCHED, "AS20261127000777", {"ticket_id": "t-crash"}),
-                     source_service="routing", time=stale)
-    routing_db(service_env).assignments.insert_one(
-        {"_id": "t-crash", "version": 1, "inbox": [], "outbox": [{"id": event["id"], "at": stale, "event": event}]})
+    from hotline_common.outbox import ORPHAN_AGE_SECONDS
+    now = datetime.now(timezone.utc)
+    committed = envelope(DomainEvent(T.TICKET_DISPATCHED, "AS20261127000777", {"ticket_id": "t-crash"}),
+                         source_service="routing", time=now)
+    orphan = envelope(DomainEvent(T.TICKET_DISPATCHED, "AS20261127000778", {"ticket_id": "t-never"}),
+                      source_service="routing", time=now)
+    db = routing_db(service_env)
+    db.assignments.insert_one({"_id": "t-crash", "version": 1, "inbox": [], "event_ids": [committed["id"]]})
+    db.outbox.insert_many([
+        {"_id": committed["id"], "collection": "assignments", "key": "t-crash", "event": committed,
+         "at": now - timedelta(seconds=30)},
+        {"_id": orphan["id"], "collection": "assignments", "key": "t-never", "event": orphan,
+         "at": now - timedelta(seconds=ORPHAN_AGE_SECONDS + 10)},
+    ])
     stack("routing")
-    wait_for(lambda: [e for e in tap.of_type(T.TICKET_DISPATCHED) if e["id"] == event["id"]], 10,
-             message="the left-behind event")
-    wait_for(lambda: routing_db(service_env).assignments.find_one({"_id": "t-crash"})["outbox"] == [], 5,
-             message="the outbox emptied after the confirm")
+    wait_for(lambda: [e for e in tap.of_type(T.TICKET_DISPATCHED) if e["id"] == committed["id"]], 10,
+             message="the committed event")
+    wait_for(lambda: db.outbox.count_documents({}) == 0, 5, message="the outbox emptied")
+    assert not [e for e in tap.events if e["id"] == orphan["id"]]

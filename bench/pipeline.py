@@ -1,0 +1,199 @@
+"""Pipeline benchmark (not a test): post N tickets through the gateway of a running stack.
+
+    make run                                   # in one terminal
+    .venv/bin/python bench/pipeline.py -n 2000 -c 16   # in another
+
+Reports tickets/s accepted by the gateway, tickets/s fully through (dispatched with a deadline, seen
+as deadline.set on hotline.events the way an external subscriber sees it), create latency p50/p99,
+and in the same run the raw floor of the store (single inserts/s) and of the broker
+(persistent publish with confirms -> consume, msgs/s), so the pipeline can be stated as a ratio.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import requests
+from kombu import Connection, Exchange, Producer, Queue
+from pymongo import MongoClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from gateway.auth import local_secret, mint  # noqa: E402
+from hotline_common import serialization  # noqa: E402,F401  the cloudevents content type
+from hotline_common.events import HOTLINE_EXCHANGE, T  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+TYPES = ["consult"] * 64 + ["help"] * 29 + ["complain"] * 5 + ["suggest"] + ["report"]  # Tangshan mix
+CATEGORIES = ["noise.neighbourhood", "housing.property", "infrastructure.streetlight", "urban.street_vending",
+              "labor.wages", "traffic.parking", "utilities.heating", "market.consumer", "education", "health"]
+DISTRICTS = ["tiedong", "tiexi", "lishan", "qianshan", "haicheng", "taian", "xiuyan", "gaoxin", "jingkai"]
+
+
+def ticket(i: int) -> dict:
+    return {"channel": "phone", "type": TYPES[i % len(TYPES)], "category": CATEGORIES[i % len(CATEGORIES)],
+            "district": DISTRICTS[i % len(DISTRICTS)], "address": f"测试路{i}号",
+            "citizen": {"name": "测试", "phone": f"138{i % 100000000:08d}"},
+            "content": f"压测工单第{i}号：市民反映的问题需要处理"}
+
+
+class DeadlineTap:
+    """Counts deadline.set events for the tickets of this run."""
+
+    def __init__(self, amqp_uri: str):
+        self.amqp_uri = amqp_uri
+        self.seen: dict[str, float] = {}
+        self.stop = threading.Event()
+        self.ready = threading.Event()
+
+    def run(self):
+        queue = Queue(f"bench-{uuid.uuid4().hex[:6]}", Exchange(HOTLINE_EXCHANGE, "topic", durable=True),
+                      routing_key=T.DEADLINE_SET, exclusive=True, auto_delete=True)
+        with Connection(self.amqp_uri) as conn:
+            def on(body, message):
+                self.seen.setdefault(body["subject"], time.perf_counter())
+                message.ack()
+            with conn.Consumer(queue, callbacks=[on], accept=["json", "cloudevents"], prefetch_count=500):
+                self.ready.set()
+                while not self.stop.is_set():
+                    try:
+                        conn.drain_events(timeout=0.2)
+                    except Exception:
+                        pass
+
+
+def store_floor(mongo_uri: str, n: int) -> float:
+    coll = MongoClient(mongo_uri)["bench_floor"]["inserts"]
+    coll.drop()
+    start = time.perf_counter()
+    for i in range(n):
+        coll.insert_one({"i": i, "payload": "x" * 200})
+    rate = n / (time.perf_counter() - start)
+    coll.database.client.drop_database("bench_floor")
+    return rate
+
+
+def broker_floor(amqp_uri: str, n: int) -> float:
+    name = f"bench-floor-{uuid.uuid4().hex[:6]}"
+    received = threading.Event()
+    count = [0]
+    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as pub, Connection(amqp_uri) as sub:
+        queue = Queue(name, durable=False, auto_delete=True)
+        queue(sub.channel()).declare()
+
+        def on(body, message):
+            count[0] += 1
+            message.ack()
+            if count[0] >= n:
+                received.set()
+
+        def consume():
+            with sub.Consumer(queue, callbacks=[on], prefetch_count=200):
+                while not received.is_set():
+                    try:
+                        sub.drain_events(timeout=0.5)
+                    except Exception:
+                        pass
+        consumer = threading.Thread(target=consume)
+        consumer.start()
+        producer = Producer(pub.channel())
+        start = time.perf_counter()
+        for i in range(n):
+            producer.publish({"i": i}, routing_key=name, delivery_mode=2, serializer="json")
+        received.wait(120)
+        consumer.join()
+        return n / (time.perf_counter() - start)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", type=int, default=1000, help="tickets to post")
+    parser.add_argument("-c", type=int, default=8, help="concurrent HTTP clients")
+    parser.add_argument("--url", default=None)
+    parser.add_argument("--floor", type=int, default=2000, help="operations for the store and broker floors")
+    parser.add_argument("--wait", type=float, default=300, help="seconds to wait for every ticket to get through")
+    args = parser.parse_args()
+
+    data_dir = Path(os.environ.get("HOTLINE_DATA_DIR", REPO / ".data"))
+    state = json.loads((data_dir / "stack.json").read_text())
+    url = args.url or state["url"]
+    amqp_uri = os.environ.get("AMQP_URI", "amqp://guest:guest@localhost:5672/")
+    mongo_uri = os.environ.get("MONGO_URI") or state["mongo_uri"]
+    secret = os.environ.get("JWT_SECRET") or local_secret(data_dir)
+    token = mint(secret, "hotline-12345", role="operator", user_id="bench")
+
+    tap = DeadlineTap(amqp_uri)
+    tap_thread = threading.Thread(target=tap.run, daemon=True)
+    tap_thread.start()
+    tap.ready.wait(10)
+
+    latencies: list[float] = []
+    numbers: list[str] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    counter = iter(range(args.n))
+
+    def client():
+        session = requests.Session()
+        session.headers.update({"Authorization": f"Bearer {token}"})
+        while True:
+            with lock:
+                i = next(counter, None)
+            if i is None:
+                return
+            t0 = time.perf_counter()
+            response = session.post(url + "/v1/tickets", json=ticket(i), timeout=30)
+            dt = time.perf_counter() - t0
+            with lock:
+                if response.status_code == 201:
+                    latencies.append(dt)
+                    numbers.append(response.json()["number"])
+                else:
+                    errors.append(f"{response.status_code} {response.text[:200]}")
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(args.c)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    accepted_s = time.perf_counter() - start
+    wanted = set(numbers)
+    deadline = time.perf_counter() + args.wait
+    while time.perf_counter() < deadline and not wanted.issubset(tap.seen):
+        time.sleep(0.1)
+    through = [tap.seen[n] for n in wanted if n in tap.seen]
+    through_s = (max(through) - start) if through else float("nan")
+    tap.stop.set()
+
+    lat = sorted(latencies)
+    store = store_floor(mongo_uri, args.floor)
+    broker = broker_floor(amqp_uri, args.floor)
+    pipeline = len(through) / through_s if through else 0.0
+    result = {
+        "tickets": args.n, "concurrency": args.c, "errors": len(errors),
+        "accepted_per_s": round(len(latencies) / accepted_s, 1),
+        "through": len(through), "through_per_s": round(pipeline, 1),
+        "create_p50_ms": round(statistics.median(lat) * 1000, 1) if lat else None,
+        "create_p99_ms": round(lat[int(len(lat) * 0.99) - 1] * 1000, 1) if lat else None,
+        "store_floor_inserts_per_s": round(store, 1),
+        "broker_floor_msgs_per_s": round(broker, 1),
+        "pipeline_vs_store_floor": round(pipeline / store, 3) if store else None,
+        "pipeline_vs_broker_floor": round(pipeline / broker, 3) if broker else None,
+    }
+    print(json.dumps(result, indent=2))
+    if errors:
+        print("first errors:", *errors[:5], sep="\n  ", file=sys.stderr)
+    return 0 if len(through) == args.n and not errors else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
