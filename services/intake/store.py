@@ -61,7 +61,6 @@ class IntakeStore:
         t.create_index([("created_at", DESCENDING), ("_id", DESCENDING)], name="newest")
         t.create_index([("status", ASCENDING), ("created_at", DESCENDING)], name="status_newest")
         t.create_index([("units", ASCENDING), ("created_at", DESCENDING)], name="unit_newest")
-        t.create_index([("district", ASCENDING), ("created_at", DESCENDING)], name="district_newest")
 
     def ping(self) -> None:
         self.db.command("ping")
