@@ -16,6 +16,7 @@ from . import problems
 from .auth import TokenVerifier, local_secret
 from .middleware import Authentication, Correlation
 from .resources.health import Health, Metrics, Ready
+from .resources import directory, workflow
 from .resources.tickets import Ticket, Tickets
 from .rpc import RpcClients
 
@@ -45,6 +46,8 @@ def create_app(settings: Settings, rpc, verifier: TokenVerifier | None = None) -
     app.add_route("/metrics", Metrics(os.environ.get("PROMETHEUS_MULTIPROC_DIR")))
     app.add_route("/v1/tickets", Tickets(rpc))
     app.add_route("/v1/tickets/{key}", Ticket(rpc))
+    workflow.add_routes(app, rpc)
+    directory.add_routes(app, rpc)
     return app
 
 

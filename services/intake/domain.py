@@ -8,7 +8,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from hotline_common.actors import CITY_ROLES, OPERATOR, ADMIN, Actor
+from hotline_common.actors import ADMIN, CITY_ROLES, OPERATOR, Actor
+from hotline_common.catalog import Catalog
 from hotline_common.events import DomainEvent, T, short_type
 from hotline_common.timeutil import iso, parse_iso
 
@@ -38,17 +39,6 @@ STATUS_LABELS = {
 }
 
 PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
-
-
-@dataclass(frozen=True)
-class Catalog:
-    """Reference data from config/catalog.yaml."""
-    categories: dict
-    districts: dict
-    channels: dict
-
-    def category_label(self, code: str) -> str:
-        return self.categories.get(code, code)
 
 
 def ticket_number(prefix: str, day: date, sequence: int) -> str:
@@ -127,17 +117,36 @@ class ViewChange:
     seq: int | None = None
 
 
-def _on_dispatched(d: dict) -> tuple[dict, str, dict]:
-    units = [d["unit_id"]] + [c["unit_id"] for c in d.get("co_units", [])]
-    return ({"status": Status.DISPATCHED, "lead_unit": {"id": d["unit_id"], "name": d.get("unit_name")},
-             "co_units": d.get("co_units", []), "first_responsible": d.get("first_responsible", False),
-             "units": units, "dispatched_at": d.get("dispatched_at")},
-            "交办" + ("（第一责任主体）" if d.get("first_responsible") else ""),
-            {"unit": d.get("unit_name") or d["unit_id"], "dispatch_no": d.get("dispatch_no", 1)})
+def _routing(label_for):
+    """Every routing event carries the assignment's state after it: status, lead, co-units."""
+    def rule(d: dict) -> tuple[dict, str, dict]:
+        state = d["state"]
+        changes = {"status": state["status"], "lead_unit": state["lead_unit"], "co_units": state["co_units"],
+                   "first_responsible": state["first_responsible"], "units": d["units"],
+                   "dispatch_no": state["dispatch_no"]}
+        label, detail = label_for(d)
+        return changes, label, detail
+    return rule
 
 
-def _on_awaiting(d: dict) -> tuple[dict, str, dict]:
-    return ({"status": Status.AWAITING_DISPATCH}, "待人工派单", {"reason": d.get("reason", "")})
+def _dispatched(d):
+    label = "人工派单" if d.get("manual") else "交办"
+    if d.get("first_responsible"):
+        label += "（第一责任主体）"
+    detail = {"unit": d.get("unit_name"), "dispatch_no": d.get("dispatch_no", 1)}
+    if d.get("co_units"):
+        detail["co_units"] = [c["unit_name"] for c in d["co_units"]]
+    return label, detail
+
+
+def _replied(d):
+    return "答复", {"reply_no": d["reply_no"], "result": d["result"]}
+
+
+def _on_replied(d: dict) -> tuple[dict, str, dict]:
+    changes, label, detail = _routing(_replied)(d)
+    return {**changes, "reply": {"reply_no": d["reply_no"], "result": d["result"],
+                                 "replied_at": d.get("replied_at")}}, label, detail
 
 
 def _on_deadline(d: dict) -> tuple[dict, str, dict]:
@@ -148,9 +157,27 @@ def _on_deadline(d: dict) -> tuple[dict, str, dict]:
              "provisional": d.get("provisional", False)})
 
 
+def _co(label):
+    return _routing(lambda d: (label, {"co_unit": d.get("co_unit_name"), **({"reason": d["reason"]}
+                                                                          if d.get("reason") else {})}))
+
+
 PROJECTIONS = {
-    T.TICKET_DISPATCHED: ("routing", _on_dispatched),
-    T.TICKET_AWAITING_DISPATCH: ("routing", _on_awaiting),
+    T.TICKET_DISPATCHED: ("routing", _routing(_dispatched)),
+    T.TICKET_AWAITING_DISPATCH: ("routing", _routing(lambda d: ("待人工派单", {"reason": d.get("reason", "")}))),
+    T.ASSIGNMENT_ACCEPTED: ("routing", _routing(lambda d: ("签收", {}))),
+    T.ASSIGNMENT_REVIEWED: ("routing", _routing(lambda d: ("领导阅批", {"reviewer": d.get("reviewer"),
+                                                                      "title": d.get("reviewer_title")}))),
+    T.TICKET_REPLIED: ("routing", _on_replied),
+    T.RETURN_REQUESTED: ("routing", _routing(lambda d: ("申请退单", {"reason": d.get("reason")}))),
+    T.RETURN_APPROVED: ("routing", _routing(lambda d: ("退单审核通过", {"note": d.get("note")}))),
+    T.RETURN_REJECTED: ("routing", _routing(lambda d: ("退单被驳回", {"note": d.get("note")}))),
+    T.FIRST_RESPONSIBLE_REFUSED: ("routing", _routing(lambda d: ("第一责任主体拒不受理，报督办中心",
+                                                               {"reason": d.get("reason")}))),
+    T.COUNIT_ADDED: ("routing", _co("增加协办单位")),
+    T.COUNIT_ACCEPTED: ("routing", _co("协办单位接受协办")),
+    T.COUNIT_DECLINED: ("routing", _co("协办单位拒绝协办")),
+    T.COUNIT_CONTRIBUTED: ("routing", _co("协办单位提交协办意见")),
     T.DEADLINE_SET: ("sla", _on_deadline),
 }
 

@@ -2,19 +2,14 @@
 from __future__ import annotations
 
 from hotline_common.actors import Actor
-from hotline_common.config_files import read_yaml
+from hotline_common.catalog import load_catalog
 from hotline_common.providers import UseCases
 from hotline_common.service_base import ServiceBase, command
 from hotline_common.subscriber import subscribe
 
-from .domain import VIEW_EVENT_TYPES, Catalog
+from .domain import VIEW_EVENT_TYPES
 from .handlers import Intake
 from .store import IntakeStore
-
-
-def load_catalog(config_dir) -> Catalog:
-    data = read_yaml(config_dir, "catalog.yaml")
-    return Catalog(categories=data["categories"], districts=data["districts"], channels=data["channels"])
 
 
 def build(database, outbox, settings, clock) -> Intake:

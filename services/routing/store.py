@@ -1,8 +1,8 @@
-"""Routing's MongoDB adapter: assignments (with outbox/inbox), the units directory, routing rules.
+"""Routing's MongoDB adapter: assignments (versioned aggregates), the units directory, routing rules.
 
-Rules and units are read on every routing decision from an in-process copy that is refreshed when
-their revision counter moves, so a change through the admin API applies to the next ticket on every
-replica without a restart, at the cost of one small indexed read per decision.
+Rules and units are read on every routing decision from an in-process copy, refreshed when their
+revision counter moves (checked at most once a second; this replica's own changes at once). So a
+change through the admin API applies to the next ticket on every replica without a restart.
 """
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from hotline_common.mongo import AggregateCollection
 from .domain import Rule
 
 META = "directory"
-REVISION_CHECK_SECONDS = 1.0  # how stale another replica's change may be seen; this replica's is immediate
+REVISION_CHECK_SECONDS = 1.0
+NOT_STORED = ("_id", "version", "inbox", "event_ids")
 
 
 class RoutingStore:
-
     def __init__(self, database, outbox):
         self.db = database
         self.assignments = AggregateCollection(database.assignments, outbox)
@@ -33,8 +33,8 @@ class RoutingStore:
 
     def ensure_indexes(self) -> None:
         a = self.db.assignments
-        a.create_index([("status", ASCENDING), ("registered_at", ASCENDING)], name="status_age")
-        a.create_index([("lead_unit", ASCENDING), ("status", ASCENDING)], name="unit_status")
+        a.create_index([("number", ASCENDING)], unique=True, name="number")
+        a.create_index([("returns.unit_id", ASCENDING)], name="returns_by_unit")
 
     def ping(self) -> None:
         self.db.command("ping")
@@ -54,31 +54,70 @@ class RoutingStore:
     def _bump(self) -> int:
         doc = self.db.meta.find_one_and_update({"_id": META}, {"$inc": {"revision": 1}}, upsert=True,
                                                return_document=ReturnDocument.AFTER)
+        self._checked_at = -1e9  # this replica sees its own change at once
         return doc["revision"]
 
     # -- the directory as routing sees it
     def directory(self) -> tuple[list[Rule], dict]:
-        """Rules and units, re-read when their revision moved (checked at most once a second)."""
+        """Rules and units, re-read when their revision moved."""
         with self._lock:
             if time.monotonic() - self._checked_at >= REVISION_CHECK_SECONDS:
                 meta = self.db.meta.find_one({"_id": META}) or {}
                 revision = meta.get("revision", 0)
                 if revision != self._cached_revision:
                     self._rules = [Rule.from_dict(d) for d in self.db.rules.find().sort("position", ASCENDING)]
-                    self._units = {d["_id"]: d for d in self.db.units.find()}
+                    self._units = {d["_id"]: d for d in self.db.units.find() if d.get("active", True)}
                     self._cached_revision = revision
                 self._checked_at = time.monotonic()
             return self._rules, self._units
 
-    def invalidate_directory(self) -> None:
-        self._checked_at = -1e9
+    def units(self) -> list[dict]:
+        return list(self.db.units.find().sort("_id", ASCENDING))
+
+    def unit(self, unit_id: str) -> dict | None:
+        return self.db.units.find_one({"_id": unit_id})
+
+    def put_unit(self, unit_id: str, unit: dict) -> None:
+        self.db.units.replace_one({"_id": unit_id}, unit, upsert=True)
+        self._bump()
+
+    def rules(self) -> list[dict]:
+        return list(self.db.rules.find().sort("position", ASCENDING))
+
+    def put_rule(self, rule: dict) -> None:
+        existing = self.db.rules.find_one({"_id": rule["id"]}, {"position": 1})
+        position = existing["position"] if existing else self.db.rules.estimated_document_count()
+        self.db.rules.replace_one({"_id": rule["id"]}, {**rule, "position": position}, upsert=True)
+        self._bump()
+
+    def delete_rule(self, rule_id: str) -> bool:
+        deleted = self.db.rules.delete_one({"_id": rule_id}).deleted_count
+        if deleted:
+            self._bump()
+        return bool(deleted)
+
+    def return_counts(self, unit_id: str) -> dict:
+        """R5: returns counted per unit (requested, approved, rejected, waiting)."""
+        counts = {"requested": 0, "approved": 0, "rejected": 0, "waiting": 0}
+        for doc in self.db.assignments.find({"returns.unit_id": unit_id}, {"returns": 1}):
+            for entry in doc["returns"]:
+                if entry["unit_id"] == unit_id:
+                    counts["requested"] += 1
+                    counts[entry["decision"] or "waiting"] += 1
+        return counts
 
     # -- assignments
     def add_assignment(self, assignment: dict, events, cause: str):
         return self.assignments.insert(assignment, events, cause=cause)
 
-    def get_assignment(self, ticket_id: str) -> dict | None:
-        return self.assignments.get(ticket_id)
+    def get_assignment(self, key: str) -> dict | None:
+        projection = {"inbox": 0, "event_ids": 0}
+        return (self.db.assignments.find_one({"_id": key}, projection)
+                or self.db.assignments.find_one({"number": key}, projection))
+
+    def save(self, state: dict, events, *, version: int):
+        changes = {k: v for k, v in state.items() if k not in NOT_STORED}
+        return self.assignments.update(state["_id"], changes, events, version=version)
 
 
 def _unit_doc(unit: dict) -> dict:

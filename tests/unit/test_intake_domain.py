@@ -33,15 +33,24 @@ def test_registration_event_carries_no_personal_data():
     assert ticket["timeline"][0]["label"] == "工单登记"
 
 
-def _event(kind, data, seq, at="2026-11-27T02:00:01Z", eid="e1"):
-    return {"id": eid, "type": kind, "time": at, "data": {"ticket_id": "t1", "seq": seq, **data}}
+def routing_event(domain_event, eid="e1"):
+    from hotline_common.events import envelope
+    return envelope(domain_event, source_service="routing", time=NOW, event_id=eid)
 
 
-def test_projection_of_dispatch_sets_status_unit_and_visibility():
-    change = domain.project(_event(T.TICKET_DISPATCHED, {"unit_id": "city.environment", "unit_name": "市环保局",
-                                                        "co_units": [], "first_responsible": True}, 1))
+def test_projection_of_a_real_dispatch_event_sets_status_unit_and_visibility():
+    from pathlib import Path
+    import yaml
+    from services.routing.domain import Rule, TicketFacts, route_new_ticket
+    config = Path(__file__).resolve().parents[2] / "config"
+    rules = [Rule.from_dict(r) for r in yaml.safe_load((config / "routing-rules.yaml").read_text())["rules"]]
+    units = {u["id"]: u for u in yaml.safe_load((config / "units.yaml").read_text())["units"]}
+    routed = route_new_ticket(TicketFacts("t1", "AS1", "complain", "noise.neighbourhood", "tiedong"),
+                              rules, units, NOW, OPERATOR)
+    change = domain.project(routing_event(routed.events[0]))
     assert change.changes["status"] == domain.Status.DISPATCHED
     assert change.changes["units"] == ["city.environment"]
+    assert change.changes["lead_unit"] == {"id": "city.environment", "name": "市环保局"}
     assert change.source == "routing" and change.seq == 1
     assert "第一责任主体" in change.entry["label"]
 
