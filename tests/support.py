@@ -10,6 +10,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from kombu import Connection, Exchange, Queue
 from referencing import Registry, Resource
 
+from hotline_common import serialization  # noqa: F401  the cloudevents content type
 from hotline_common.events import HOTLINE_EXCHANGE, short_type
 
 SCHEMA_DIR = Path(__file__).resolve().parents[1] / "docs" / "events"

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import falcon
+from nameko.exceptions import RpcTimeout
+
+from hotline_common.errors import NotFound
 
 from ..middleware import json_body
 from .common import etag_of, next_link, query_params
@@ -31,10 +34,19 @@ class Tickets:
 
 
 class Ticket:
+    """The ticket view (intake) with the time left in working days (sla) while its clock runs."""
+
     def __init__(self, rpc):
         self.rpc = rpc
 
     def on_get(self, req, resp, key):
         view = self.rpc.call("intake", "get_ticket", key, req.context.actor)
+        deadline = view.get("deadline")
+        if deadline and deadline.get("state", "running") == "running":
+            try:
+                clock = self.rpc.call("sla", "deadline", view["id"], req.context.actor)
+                deadline["working_days_left"] = clock.get("working_days_left")
+            except (RpcTimeout, NotFound):  # the view still answers without the countdown
+                pass
         resp.etag = etag_of(view)
         resp.media = view

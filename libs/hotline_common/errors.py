@@ -2,10 +2,12 @@
 
 Pure Python: domain modules raise these; `hotline_common.nameko_ext` registers them with nameko so
 an RPC caller gets the same class back (not a RemoteError); the gateway maps them to
-RFC 9457 problem details by `status`. Arguments are (detail, extra) and must be JSON-serialisable:
-they travel over RPC as `exc_args`.
+RFC 9457 problem details by `status`. Arguments are (detail, extra); `extra` travels over RPC as a
+JSON string, because nameko turns every other non-string argument into its str().
 """
 from __future__ import annotations
+
+import json
 
 
 class HotlineError(Exception):
@@ -13,10 +15,13 @@ class HotlineError(Exception):
     title = "Internal error"
     code = "internal"
 
-    def __init__(self, detail: str = "", extra: dict | None = None):
-        super().__init__(detail, extra or {})
+    def __init__(self, detail: str = "", extra: dict | str | None = None):
+        if isinstance(extra, str):
+            extra = json.loads(extra or "{}")
+        extra = extra or {}
+        super().__init__(detail, json.dumps(extra, ensure_ascii=False, default=str))
         self.detail = detail
-        self.extra = extra or {}
+        self.extra = extra
 
 
 class ValidationFailed(HotlineError):

@@ -85,11 +85,18 @@ class Outbox:
 
     def stage(self, collection: str, key, envelopes: list[dict]) -> None:
         """Step 1: keep the events before the state change is written."""
-        if not envelopes or self._group is None:
+        self.stage_many([(collection, key, envelopes)])
+
+    def stage_many(self, items: list[tuple]) -> None:
+        """Step 1 for many changes at once: [(collection, key, envelopes), ...]."""
+        if self._group is None:
             return
         at = utcnow()
-        outcomes = self._group.write_all([InsertOne({"_id": e["id"], "collection": collection, "key": key,
-                                                     "at": at, "event": e}) for e in envelopes])
+        ops = [InsertOne({"_id": e["id"], "collection": collection, "key": key, "at": at, "event": e})
+               for collection, key, envelopes in items for e in envelopes]
+        if not ops:
+            return
+        outcomes = self._group.write_all(ops)
         for outcome in outcomes:
             if outcome.error is not None and outcome.error.get("code") != 11000:
                 raise RuntimeError(f"could not stage events: {outcome.error.get('errmsg')}")

@@ -149,12 +149,24 @@ def _on_replied(d: dict) -> tuple[dict, str, dict]:
                                  "replied_at": d.get("replied_at")}}, label, detail
 
 
-def _on_deadline(d: dict) -> tuple[dict, str, dict]:
-    deadline = {k: d.get(k) for k in ("due_at", "due_date", "working_days", "started_at", "provisional",
-                                      "provisional_years", "unit_id")}
-    return ({"deadline": deadline, "overdue": False}, "设定办理时限",
-            {"due_date": d.get("due_date"), "working_days": d.get("working_days"),
-             "provisional": d.get("provisional", False)})
+DEADLINE_FIELDS = ("due_at", "due_date", "working_days", "extended_days", "started_at", "provisional",
+                   "provisional_years", "unit_id", "state")
+
+
+def _deadline(label_for, **flags):
+    """Every sla event carries the clock's deadline after it."""
+    def rule(d: dict) -> tuple[dict, str, dict]:
+        changes = {"deadline": {k: d.get(k) for k in DEADLINE_FIELDS}}
+        for key, value in flags.items():
+            changes[key] = value(d) if callable(value) else value
+        label, detail = label_for(d)
+        return changes, label, detail
+    return rule
+
+
+def _due(d):
+    return {"due_date": d["due_date"], "working_days": d["working_days"] + d.get("extended_days", 0),
+            **({"provisional_years": d["provisional_years"]} if d.get("provisional") else {})}
 
 
 def _co(label):
@@ -178,7 +190,26 @@ PROJECTIONS = {
     T.COUNIT_ACCEPTED: ("routing", _co("协办单位接受协办")),
     T.COUNIT_DECLINED: ("routing", _co("协办单位拒绝协办")),
     T.COUNIT_CONTRIBUTED: ("routing", _co("协办单位提交协办意见")),
-    T.DEADLINE_SET: ("sla", _on_deadline),
+    T.DEADLINE_SET: ("sla", _deadline(lambda d: ("设定办理时限", _due(d)), overdue=False, due_soon=False,
+                                       overdue_working_days=0)),
+    T.DEADLINE_DUE_SOON: ("sla", _deadline(lambda d: ("即将到期提醒", _due(d)), due_soon=True)),
+    T.DEADLINE_OVERDUE: ("sla", _deadline(lambda d: ("已超期", _due(d)), overdue=True)),
+    T.DEADLINE_STILL_OVERDUE: ("sla", _deadline(
+        lambda d: (f"超期{d['working_days_overdue']}个工作日", {"working_days_overdue": d["working_days_overdue"]}),
+        overdue=True, overdue_working_days=lambda d: d["working_days_overdue"])),
+    T.DEADLINE_MET: ("sla", _deadline(lambda d: ("按时办结", {}), due_soon=False)),
+    T.DEADLINE_MISSED: ("sla", _deadline(lambda d: ("超期答复", {}), due_soon=False)),
+    T.DEADLINE_EXTENDED: ("sla", _deadline(
+        lambda d: ("延期申请获批", {**_due(d), "extended_working_days": d["extended_working_days"]}),
+        overdue=False, due_soon=False, overdue_working_days=0,
+        extension=lambda d: {"status": "approved", "working_days": d["extended_working_days"]})),
+    T.DEADLINE_CHANGED: ("sla", _deadline(lambda d: ("办理时限重新计算", {**_due(d), "previous_due_date":
+                                                                     d["previous_due_date"]}))),
+    T.EXTENSION_REQUESTED: ("sla", _deadline(
+        lambda d: ("申请延期", {"working_days": d["requested_working_days"], "reason": d["reason"]}),
+        extension=lambda d: {"status": "pending", "working_days": d["requested_working_days"]})),
+    T.EXTENSION_REJECTED: ("sla", _deadline(lambda d: ("延期申请未获批准", {"note": d.get("note")}),
+                                            extension=lambda d: {"status": "rejected"})),
 }
 
 VIEW_EVENT_TYPES = sorted(PROJECTIONS)

@@ -227,7 +227,7 @@ def dispatch(a: dict, unit_id: str, co_unit_ids: list, units: dict, now: datetim
     state.pop("awaiting_reason", None)
     state, event = _emit(
         state, T.TICKET_DISPATCHED, actor, now, type=a["type"], category=a["category"], district=a["district"],
-        unit_id=unit_id, unit_name=units[unit_id]["name"],
+        unit_id=unit_id, unit_name=units[unit_id]["name"], unit_leaders=sorted(leaders_of(units[unit_id])),
         co_units=[{"unit_id": c["unit_id"], "unit_name": c["unit_name"]} for c in co_units],
         first_responsible=first_responsible, rule_id=record["rule_id"], manual=record["manual"],
         dispatch_no=number, dispatched_at=iso(now), previous_unit=previous)

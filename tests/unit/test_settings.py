@@ -1,0 +1,24 @@
+"""One config mechanism: environment variables, with the production guards."""
+import pytest
+
+from hotline_common.settings import Settings, SettingsError
+
+
+def test_defaults_outside_production():
+    settings = Settings.from_env({})
+    assert settings.environment == "development" and settings.clock_mode == "system"
+    assert settings.db_name("intake") == "hotline_intake"
+
+
+def test_production_refuses_a_controllable_clock_and_a_missing_secret():
+    with pytest.raises(SettingsError, match="controllable"):
+        Settings.from_env({"HOTLINE_ENV": "production", "CLOCK_MODE": "controllable", "JWT_SECRET": "x" * 40})
+    with pytest.raises(SettingsError, match="JWT_SECRET"):
+        Settings.from_env({"HOTLINE_ENV": "production"})
+    assert Settings.from_env({"HOTLINE_ENV": "production", "JWT_SECRET": "x" * 40}).production
+
+
+@pytest.mark.parametrize("env", [{"HOTLINE_ENV": "staging"}, {"CLOCK_MODE": "fast"}])
+def test_unknown_values_are_refused(env):
+    with pytest.raises(SettingsError):
+        Settings.from_env(env)
