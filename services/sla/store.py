@@ -17,10 +17,8 @@ class SlaStore:
     def ensure_indexes(self) -> None:
         c = self.db.clocks
         # finding what is due costs what is due: a range scan of this index, never of all open clocks
-        c.create_index([("next_fire_at", ASCENDING)], name="due",
-                       partialFilterExpression={"next_fire_at": {"$type": "date"}})
-        c.create_index([("provisional_years", ASCENDING)], name="provisional",
-                       partialFilterExpression={"state": "running"})
+        c.create_index([("next_fire_at", ASCENDING)], name="due")
+        c.create_index([("provisional_years", ASCENDING)], name="provisional")
         c.create_index([("number", ASCENDING)], name="number")
         c.create_index([("unit_id", ASCENDING), ("extensions.status", ASCENDING)], name="unit_extensions")
 
