@@ -11,20 +11,24 @@ from hotline_common.timeutil import local_date
 from hotline_common.validation import load
 
 from . import domain
-from .schemas import ListTicketsSchema, register_schema
+from .schemas import CallbackSchema, KeyTicketSchema, ListTicketsSchema, register_schema
 from .store import IdempotencyRace
 
 LIST_SCHEMA = ListTicketsSchema()
+CALLBACK_SCHEMA = CallbackSchema()
+KEY_SCHEMA = KeyTicketSchema()
 
 
 class Intake:
     """The service layer: one instance per service container, holding what never changes."""
 
-    def __init__(self, store, clock, catalog: domain.Catalog, number_prefix: str):
+    def __init__(self, store, clock, catalog: domain.Catalog, number_prefix: str,
+                 callback_policy: domain.CallbackPolicy | None = None):
         self.store = store
         self.clock = clock
         self.catalog = catalog
         self.number_prefix = number_prefix
+        self.callback_policy = callback_policy or domain.CallbackPolicy()
         self.register_schema = register_schema(catalog)
 
     # -- R1
@@ -57,10 +61,7 @@ class Intake:
 
     # -- reads
     def get(self, key: str, actor: Actor) -> dict:
-        ticket = self.store.get(key)
-        if ticket is None or not domain.visible_to(ticket, actor):
-            raise NotFound(f"ticket {key} not found")  # another unit's ticket is not found either
-        return domain.present(ticket, actor)
+        return domain.present(self._visible(key, actor), actor)  # another unit's ticket: not found
 
     def search(self, query: dict, actor: Actor) -> dict:
         filters = load(LIST_SCHEMA, query)
@@ -72,6 +73,30 @@ class Intake:
         cursor = filters.pop("cursor", None)
         docs, next_cursor = self.store.search(filters, limit, cursor)
         return {"items": [domain.present(d, actor) for d in docs], "next_cursor": next_cursor}
+
+    # -- R11 callback, R10 key tickets
+    def callback(self, key: str, body: dict, actor: Actor) -> dict:
+        cmd = load(CALLBACK_SCHEMA, body)
+        ticket = self._visible(key, actor)
+        now = self.clock.now()
+        changes, entry, events = domain.record_callback(ticket, cmd, actor, now, self.callback_policy)
+        self.store.change(ticket, changes, events, domain.own_timeline(events, now, actor),
+                          push={"callbacks": entry})
+        return self.get(ticket["_id"], actor)
+
+    def mark_key(self, key: str, body: dict, actor: Actor) -> dict:
+        cmd = load(KEY_SCHEMA, body)
+        ticket = self._visible(key, actor)
+        now = self.clock.now()
+        changes, events = domain.mark_key(ticket, cmd["reason"], actor, now)
+        self.store.change(ticket, changes, events, domain.own_timeline(events, now, actor))
+        return self.get(ticket["_id"], actor)
+
+    def _visible(self, key: str, actor: Actor) -> dict:
+        ticket = self.store.get(key)
+        if ticket is None or not domain.visible_to(ticket, actor):
+            raise NotFound(f"ticket {key} not found")
+        return ticket
 
     # -- the view fed by other services' events
     def apply(self, event: dict) -> bool:

@@ -52,3 +52,24 @@ class ListTicketsSchema(Schema):
     created_to = fields.AwareDateTime(default_timezone=None)
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String(validate=validate.Length(max=200))
+
+
+class CallbackSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    reached = fields.Boolean(required=True)
+    satisfaction = fields.String(validate=validate.OneOf(["satisfied", "basically_satisfied", "unsatisfied"]),
+                                 load_default=None, allow_none=True)
+    solved = fields.Boolean(load_default=None, allow_none=True)
+    unit_contacted = fields.Boolean(load_default=None, allow_none=True)
+    challenge = fields.Boolean(load_default=False)
+    challenge_reason = fields.String(load_default="", validate=validate.Length(max=2000))
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class KeyTicketSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    reason = fields.String(required=True, validate=validate.Length(max=1000))

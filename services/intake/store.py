@@ -88,6 +88,11 @@ class IntakeStore:
                 return self.tickets.update(ticket_id, {}, cause=event_id, push=push)
         return self.tickets.update(ticket_id, change.changes, cause=event_id, push=push)
 
+    def change(self, ticket: dict, changes: dict, events, timeline: list, push: dict | None = None):
+        """A change intake itself decides (callback, key ticket), with its timeline entries."""
+        pushes = {"timeline": {"$each": timeline}, **(push or {})}
+        return self.tickets.update(ticket["_id"], changes, events, version=ticket["version"], push=pushes)
+
     # -- reads
     def get(self, key: str) -> dict | None:
         """By id or by number."""
@@ -101,9 +106,14 @@ class IntakeStore:
     def search(self, filters: dict, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
         """Newest first; `cursor` continues after the last ticket of the previous page."""
         query: dict = {}
-        for field in ("status", "type", "district"):
+        for field in ("type", "district"):
             if field in filters:
                 query[field] = filters[field]
+        if filters.get("status") == "closed":
+            query["closed"] = True
+        elif "status" in filters:
+            query["status"] = filters["status"]
+            query["closed"] = {"$ne": True}
         if "overdue" in filters:
             query["overdue"] = filters["overdue"]
         if "unit" in filters:

@@ -157,6 +157,7 @@ def public_state(a: dict) -> dict:
         "co_units": [{"unit_id": c["unit_id"], "unit_name": c["unit_name"], "status": c["status"]}
                      for c in a["co_units"]],
         "dispatch_no": a["dispatch_no"],
+        "round": a.get("round", 1),
     }
 
 
@@ -312,6 +313,9 @@ def reply(a: dict, body: dict, actor: Actor, now: datetime) -> tuple[dict, list]
         raise Conflict("the ticket has been replied to already")
     if a["status"] != AssignmentStatus.REVIEWED:
         raise Conflict("the leader has not reviewed the ticket (阅批) yet; the reply follows the review (R4)")
+    verification = a.get("verification") or {}
+    if verification.get("required") and not verification.get("filed"):
+        raise Conflict("the on-site verification record (现场核查) must be filed before the reply (R10)")
     errors = {}
     result = body.get("result")
     content = (body.get("content") or "").strip()
@@ -454,3 +458,34 @@ def co_unit_contribute(a: dict, content: str, actor: Actor, now: datetime) -> tu
     state, event = _emit(state, T.COUNIT_CONTRIBUTED, actor, now, co_unit=mine["unit_id"],
                          co_unit_name=mine["unit_name"])
     return state, [event]
+
+
+# -- handling again (R10, R15) ---------------------------------------------------------------------
+
+REOPEN_REASONS = ("unsatisfied", "reinvestigation")
+
+
+def reopen(a: dict, reason: str, working_days: int | None, now: datetime, actor: Actor) -> tuple[dict, list]:
+    """The unit handles the ticket again: the citizen was unsatisfied (重办, with an on-site
+    verification first, R10) or the supervision centre ordered a re-investigation (R15).
+    A new round starts: leader review and a new reply; sla starts a new clock."""
+    if a["lead_unit"] is None or a["status"] in (AssignmentStatus.AWAITING_DISPATCH, AssignmentStatus.RETURN_REQUESTED):
+        raise Conflict(f"the ticket is {a['status']}; it has no unit to handle it again")
+    round_no = a.get("round", 1) + 1
+    status = AssignmentStatus.DISPATCHED if a["status"] == AssignmentStatus.DISPATCHED else AssignmentStatus.ACCEPTED
+    state = {**a, "status": status, "round": round_no}
+    if reason == "unsatisfied":
+        state["verification"] = {"required": True, "filed": False, "reason": "unsatisfied"}
+    state, event = _emit(state, T.ASSIGNMENT_REOPENED, actor, now, reason=reason, round=round_no,
+                         working_days=working_days, type=a["type"])
+    return state, [event]
+
+
+def require_verification(a: dict, reason: str) -> dict:
+    """A key ticket (重点问题件) needs an on-site verification before its reply (R10)."""
+    return {**a, "verification": {"required": True, "filed": False, "reason": reason}}
+
+
+def verification_filed(a: dict) -> dict:
+    verification = a.get("verification") or {}
+    return {**a, "verification": {**verification, "filed": True}}

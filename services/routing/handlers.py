@@ -23,6 +23,30 @@ class Routing:
         routed = domain.route_new_ticket(ticket, rules, units, self.clock.now(), SYSTEM_ACTOR)
         return bool(self.store.add_assignment(routed.assignment, routed.events, cause=event["id"]))
 
+    # -- handling again, verification (R10, R15)
+    def reopen(self, event: dict) -> bool:
+        data = event["data"]
+        if event["type"].endswith("reopened") and data.get("reason") != "unsatisfied":
+            return False
+        reason = "unsatisfied" if event["type"].endswith("reopened") else "reinvestigation"
+        working_days = data.get("working_days") if reason == "reinvestigation" else None
+        return self._react(data["ticket_id"], event["id"], lambda a: domain.reopen(
+            a, reason, working_days, self.clock.now(), SYSTEM_ACTOR))
+
+    def key_ticket(self, event: dict) -> bool:
+        return self._react(event["data"]["ticket_id"], event["id"],
+                           lambda a: (domain.require_verification(a, "key_ticket"), []))
+
+    def verification_filed(self, event: dict) -> bool:
+        return self._react(event["data"]["ticket_id"], event["id"], lambda a: (domain.verification_filed(a), []))
+
+    def _react(self, ticket_id: str, cause: str, decide) -> bool:
+        assignment = self.store.get_assignment(ticket_id)
+        if assignment is None:
+            raise NotFound(f"no assignment for {ticket_id} yet")  # retried
+        state, events = decide(assignment)
+        return bool(self.store.save(state, events, version=assignment["version"], cause=cause))
+
     # -- reading an assignment (the unit's work on a ticket)
     def get(self, key: str, actor: Actor) -> dict:
         return present(self._visible(key, actor))

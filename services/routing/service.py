@@ -31,6 +31,18 @@ class RoutingService(ServiceBase):
     def route(self, event):
         self.app.route_registered(event)
 
+    @subscribe(T.TICKET_REOPENED, T.REINVESTIGATION_ORDERED)
+    def reopen(self, event):
+        self.app.reopen(event)
+
+    @subscribe(T.TICKET_MARKED_KEY)
+    def key_ticket(self, event):
+        self.app.key_ticket(event)
+
+    @subscribe(T.VERIFICATION_FILED)
+    def verification_filed(self, event):
+        self.app.verification_filed(event)
+
     @command
     def get_assignment(self, key, actor):
         return self.app.get(key, Actor.from_dict(actor))

@@ -115,9 +115,9 @@ class RoutingStore:
         return (self.db.assignments.find_one({"_id": key}, projection)
                 or self.db.assignments.find_one({"number": key}, projection))
 
-    def save(self, state: dict, events, *, version: int):
+    def save(self, state: dict, events, *, version: int, cause: str | None = None):
         changes = {k: v for k, v in state.items() if k not in NOT_STORED}
-        return self.assignments.update(state["_id"], changes, events, version=version)
+        return self.assignments.update(state["_id"], changes, events, version=version, cause=cause)
 
 
 def _unit_doc(unit: dict) -> dict:

@@ -91,20 +91,37 @@ def start_clock(dispatched: dict, policy: Policy, calendar: WorkCalendar, actor:
                 previous: dict | None = None) -> tuple[dict, list]:
     """A dispatch starts the unit's clock; a re-dispatch (after an approved return) replaces the old
     unit's clock with a new one for the new unit."""
-    started_at = parse_iso(dispatched["dispatched_at"])
+    return _new_clock(ticket_id=dispatched["ticket_id"], number=dispatched["number"], ticket_type=dispatched["type"],
+                      unit_id=dispatched["unit_id"], unit_leaders=dispatched.get("unit_leaders") or [],
+                      dispatch_no=dispatched.get("dispatch_no", 1), round_no=1,
+                      started_at=parse_iso(dispatched["dispatched_at"]), working_days=policy.limit(dispatched["type"]),
+                      previous=previous, policy=policy, calendar=calendar, actor=actor)
+
+
+def reopen_clock(previous: dict, reopened: dict, policy: Policy, calendar: WorkCalendar,
+                 actor: Actor) -> tuple[dict, list]:
+    """The unit handles the ticket again (unsatisfied: the type's limit; re-investigation ordered by the
+    supervision centre: the days it gave): a new round, a new clock from now."""
+    limit = reopened.get("working_days") or policy.limit(previous["type"])
+    return _new_clock(ticket_id=previous["_id"], number=previous["number"], ticket_type=previous["type"],
+                      unit_id=previous["unit_id"], unit_leaders=previous["unit_leaders"],
+                      dispatch_no=previous["dispatch_no"], round_no=reopened["round"],
+                      started_at=parse_iso(reopened["at"]), working_days=int(limit), previous=previous,
+                      policy=policy, calendar=calendar, actor=actor)
+
+
+def clock_key(clock_or_event: dict) -> tuple:
+    """Which dispatch and which round of handling a clock (or an event about one) belongs to."""
+    return (clock_or_event.get("dispatch_no", 1), clock_or_event.get("round", 1))
+
+
+def _new_clock(*, ticket_id, number, ticket_type, unit_id, unit_leaders, dispatch_no, round_no, started_at,
+               working_days, previous, policy, calendar, actor) -> tuple[dict, list]:
     clock = {
-        "_id": dispatched["ticket_id"],
-        "number": dispatched["number"],
-        "type": dispatched["type"],
-        "unit_id": dispatched["unit_id"],
-        "unit_leaders": list(dispatched.get("unit_leaders") or []),
-        "dispatch_no": dispatched.get("dispatch_no", 1),
-        "state": ClockState.RUNNING,
-        "started_at": started_at,
-        "working_days": policy.limit(dispatched["type"]),
-        "extended_days": 0,
-        "extensions": [],
-        "event_seq": (previous or {}).get("event_seq", 0),
+        "_id": ticket_id, "number": number, "type": ticket_type, "unit_id": unit_id,
+        "unit_leaders": list(unit_leaders), "dispatch_no": dispatch_no, "round": round_no,
+        "state": ClockState.RUNNING, "started_at": started_at, "working_days": working_days,
+        "extended_days": 0, "extensions": [], "event_seq": (previous or {}).get("event_seq", 0),
     }
     clock = _with_deadline(clock, calendar, policy)
     clock, event = _emit(clock, T.DEADLINE_SET, actor)
@@ -264,6 +281,7 @@ def _emit(clock: dict, kind: str, actor: Actor, **extra) -> tuple[dict, DomainEv
         "unit_id": clock["unit_id"],
         "type": clock["type"],
         "dispatch_no": clock["dispatch_no"],
+        "round": clock.get("round", 1),
         "state": clock["state"],
         "started_at": iso(clock["started_at"]),
         "working_days": clock["working_days"],

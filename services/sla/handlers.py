@@ -61,7 +61,7 @@ class Sla:
             self._deadline_note(clock)
             return bool(self.store.add(clock, events, cause=event["id"]))
         existing = self.store.get(data["ticket_id"])
-        if existing is not None and existing["dispatch_no"] >= data["dispatch_no"]:
+        if existing is not None and domain.clock_key(existing) >= (data["dispatch_no"], 1):
             return False  # this dispatch (or a later one) already has its clock
         clock, events = domain.start_clock(data, self.policy, self.calendar, SYSTEM_ACTOR, previous=existing)
         self._deadline_note(clock)
@@ -69,11 +69,25 @@ class Sla:
             return bool(self.store.add(clock, events, cause=event["id"]))
         return bool(self.store.save(clock, events, version=existing["version"], cause=event["id"]))
 
+    def reopen(self, event: dict) -> bool:
+        """assignment.reopened: the unit handles the ticket again; a new round gets a new clock."""
+        data = event["data"]
+        existing = self.store.get(data["ticket_id"])
+        if existing is None:
+            raise NotFound(f"no clock for {data['number']} yet")  # retried
+        if domain.clock_key(existing) >= (data["state"]["dispatch_no"], data["round"]):
+            return False
+        clock, events = domain.reopen_clock(existing, data, self.policy, self.calendar, SYSTEM_ACTOR)
+        self._deadline_note(clock)
+        return bool(self.store.save(clock, events, version=existing["version"], cause=event["id"]))
+
     def stop(self, event: dict) -> bool:
         data = event["data"]
         existing = self.store.get(data["ticket_id"])
         if existing is None:
             raise NotFound(f"no clock for {data['number']} yet")  # retried: the dispatch is on its way
+        if domain.clock_key(existing) != (data["state"]["dispatch_no"], data["state"].get("round", 1)):
+            return False  # a reply from another dispatch or round than the running clock's
         clock, events = domain.stop_on_reply(existing, parse_iso(data["replied_at"]), SYSTEM_ACTOR)
         if not events:
             return False

@@ -46,6 +46,10 @@ class SlaService(ServiceBase):
     def start_clock(self, event):
         self.app.start(event)
 
+    @subscribe(T.ASSIGNMENT_REOPENED)
+    def reopen_clock(self, event):
+        self.app.reopen(event)
+
     @subscribe(T.TICKET_REPLIED)
     def stop_clock(self, event):
         self.app.stop(event)

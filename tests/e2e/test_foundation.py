@@ -80,17 +80,17 @@ def test_authentication_and_object_level_authorisation(running_stack):
 
 def test_idempotency_key_and_filters_and_cursor(running_stack):
     key = {"Idempotency-Key": f"e2e-{time.time()}"}
-    first = running_stack.post("/v1/tickets", {**NOISE, "district": "qianshan"}, headers=key)
-    again = running_stack.post("/v1/tickets", {**NOISE, "district": "qianshan"}, headers=key)
+    first = running_stack.post("/v1/tickets", {**NOISE, "district": "xiuyan"}, headers=key)
+    again = running_stack.post("/v1/tickets", {**NOISE, "district": "xiuyan"}, headers=key)
     assert first.status_code == 201 and again.status_code == 200
     assert again.json()["number"] == first.json()["number"] and again.headers["Idempotent-Replayed"] == "true"
     assert running_stack.post("/v1/tickets", {**NOISE, "district": "haicheng"}, headers=key).status_code == 422
 
-    for _ in range(2):
-        running_stack.post("/v1/tickets", {**NOISE, "district": "qianshan"})
-    page = running_stack.get("/v1/tickets", params={"district": "qianshan", "limit": 2})
+    for _ in range(2):  # no other test registers in 岫岩
+        running_stack.post("/v1/tickets", {**NOISE, "district": "xiuyan"})
+    page = running_stack.get("/v1/tickets", params={"district": "xiuyan", "limit": 2})
     assert page.status_code == 200 and len(page.json()["items"]) == 2 and "rel=\"next\"" in page.headers["Link"]
-    rest = running_stack.get("/v1/tickets", params={"district": "qianshan", "limit": 2,
+    rest = running_stack.get("/v1/tickets", params={"district": "xiuyan", "limit": 2,
                                                     "cursor": page.json()["next_cursor"]}).json()
     assert len(rest["items"]) == 1 and rest["next_cursor"] is None
     bad = running_stack.get("/v1/tickets", params={"limit": 0})

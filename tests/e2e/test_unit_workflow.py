@@ -59,8 +59,8 @@ def test_noise_goes_to_the_environment_bureau_and_runs_the_whole_unit_workflow(r
     assert replied.status_code == 200, replied.text
     assert replied.json()["replies"][0]["reply_no"] == f"{number}-01"
 
-    final = wait_status(stack, number, "replied")
-    assert final["reply"]["result"] == "solved"
+    final = wait_for(lambda: (v := view(stack, number))["deadline"]["state"] == "met" and v, 8, interval=0.1)
+    assert final["status"] == "replied" and final["reply"]["result"] == "solved"
     steps = [(e["type"], e["actor"].get("user_id"), e["actor"].get("unit_id")) for e in final["timeline"]]
     assert steps == [
         ("ticket.registered", "operator.e2e", None),
@@ -69,6 +69,7 @@ def test_noise_goes_to_the_environment_bureau_and_runs_the_whole_unit_workflow(r
         ("assignment.accepted", f"unit_handler.e2e", ENV),
         ("assignment.reviewed", f"{ENV}.leader", ENV),
         ("ticket.replied", "unit_handler.e2e", ENV),
+        ("deadline.met", "system", None),
     ]
     assert all(e["at"] for e in final["timeline"]) and final["timeline"][4]["label"] == "领导阅批"
 
@@ -154,7 +155,11 @@ def test_a_return_rejected_stays_with_the_unit(running_stack):
     back = wait_for(lambda: (v := view(stack, number))["status"] == "accepted"
                     and any(e["type"] == "assignment.refused" for e in v["timeline"]) and v, 8, interval=0.1)
     assert back["lead_unit"]["id"] == ENV and back["dispatch_no"] == 1
-    assert [e["label"] for e in back["timeline"]][-2:] == ["退单被驳回", "第一责任主体拒不受理，报督办中心"]
+    labels = [e["label"] for e in back["timeline"]]
+    assert labels.index("退单被驳回") < labels.index("第一责任主体拒不受理，报督办中心")
+    supervised = wait_for(lambda: "报市民诉求督办中心督办" in [e["label"] for e in view(stack, number)["timeline"]], 8,
+                          interval=0.2, message="the refusal goes to the supervision centre (R14)")
+    assert supervised
 
 
 def test_manual_dispatch_of_a_ticket_no_rule_matches(running_stack):

@@ -28,3 +28,17 @@ def test_envelope_is_cloudevents_1_0():
 def test_malformed_bodies_are_poison(body):
     with pytest.raises(PoisonMessage):
         parse_envelope(body)
+
+
+def test_every_event_type_has_a_valid_json_schema():
+    import json
+    from pathlib import Path
+
+    from jsonschema import Draft202012Validator
+
+    from hotline_common.events import ALL_TYPES, short_type
+    folder = Path(__file__).resolve().parents[2] / "docs" / "events"
+    for event_type in ALL_TYPES:
+        schema = json.loads((folder / f"{short_type(event_type)}.schema.json").read_text())
+        Draft202012Validator.check_schema(schema)
+        assert schema["properties"]["type"]["const"] == event_type
