@@ -92,3 +92,31 @@ class ControllableClock:
 
     def invalidate(self) -> None:
         self._loaded_at = -1e9
+
+
+_causal = threading.local()
+
+
+def set_causal_floor(at: datetime | None) -> None:
+    """While a worker handles an event, its `now` is never earlier than the event's time."""
+    _causal.floor = at
+
+
+class CausalClock:
+    """Wraps a clock so that a reaction is never timestamped before what caused it.
+
+    Clocks in different processes differ a little (machines' clocks; the controllable clock's
+    per-process cache right after a jump); without this a dispatch could be stamped before the
+    registration it answers, and count its deadline from the wrong day."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def now(self) -> datetime:
+        now = self.inner.now()
+        floor = getattr(_causal, "floor", None)
+        return floor if floor is not None and floor > now else now
+
+    def invalidate(self) -> None:
+        if hasattr(self.inner, "invalidate"):
+            self.inner.invalidate()

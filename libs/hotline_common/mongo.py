@@ -176,3 +176,16 @@ class AggregateCollection:
             else:
                 self.outbox.discard(envs)
         return [key for key, *_ in staged if key in applied]
+
+
+def retrying(command, attempts: int = 5):
+    """Run a load-decide-save `command` again when another writer moved the aggregate in between.
+
+    For commands whose caller sent no If-Match: the decision is re-made on the fresh state (and may
+    then be refused by the rules), instead of answering 412 for a race the caller cannot see."""
+    for attempt in range(attempts):
+        try:
+            return command()
+        except StaleVersion:
+            if attempt == attempts - 1:
+                raise

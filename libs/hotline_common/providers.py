@@ -12,10 +12,11 @@ from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.extensions import DependencyProvider
 
 from . import logs
-from .clock import ClockState, ControllableClock, SystemClock
+from .clock import CausalClock, ClockState, ControllableClock, SystemClock, set_causal_floor
 from .mongo import client
 from .outbox import Outbox, OutboxRelay
 from .settings import Settings
+from .timeutil import parse_iso
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +45,8 @@ def save_clock_state(settings: Settings, state: ClockState | None) -> None:
 def process_clock(settings: Settings):
     """One clock per process and settings: the system clock, or the shared controllable one."""
     if settings.clock_mode == "controllable":
-        return ControllableClock(functools.partial(load_clock_state, settings))
-    return SystemClock()
+        return CausalClock(ControllableClock(functools.partial(load_clock_state, settings)))
+    return CausalClock(SystemClock())
 
 
 class ClockProvider(DependencyProvider):
@@ -92,14 +93,18 @@ class UseCases(DependencyProvider):
 
 
 class Context(DependencyProvider):
-    """Sets the worker's correlation id (from the RPC headers or the event) for logs and events."""
+    """Sets the worker's correlation id (from the RPC headers or the event) for logs and events, and
+    the causal floor of its clock (an event's reaction is never stamped before the event)."""
 
     def worker_setup(self, worker_ctx):
         cid = worker_ctx.data.get("correlation_id") or logs.new_correlation_id()
         logs._local.correlation_id = cid
+        event_time = worker_ctx.data.get("event_time")
+        set_causal_floor(parse_iso(event_time) if event_time else None)
 
     def worker_teardown(self, worker_ctx):
         logs._local.correlation_id = None
+        set_causal_floor(None)
 
     def get_dependency(self, worker_ctx):
         return worker_ctx.data

@@ -232,7 +232,7 @@ class EventSubscriber(Entrypoint):
         self.inbox.unregister_provider(self)
 
     def handle_event(self, event: dict, message) -> None:
-        context = {"correlation_id": event.get("correlationid"), "event_id": event["id"]}
+        context = {"correlation_id": event.get("correlationid"), "event_id": event["id"], "event_time": event["time"]}
         try:
             self.container.spawn_worker(self, (event,), {}, context_data=context,
                                         handle_result=partial(self._handle_result, message, event))

@@ -6,6 +6,7 @@ import uuid
 from hotline_common.actors import ADMIN, OPERATOR, SUPERVISOR, SYSTEM_ACTOR, Actor
 from hotline_common.errors import Conflict, NotFound
 from hotline_common.events import short_type
+from hotline_common.mongo import retrying
 from hotline_common.timeutil import local_date, parse_iso
 from hotline_common.validation import load
 
@@ -72,12 +73,15 @@ class Escalation:
 
     def remind(self, key: str, body: dict, actor: Actor) -> dict:
         cmd = load(s.REMINDER, body or {})
-        existing = self.store.watch(key)
-        if existing is None:
-            raise NotFound(f"ticket {key} has no deadline to remind about")
-        watch, events = domain.manual_reminder(existing, cmd["note"], self.clock.now(), actor)
-        self.store.save_watch(watch, events, version=existing["version"])
-        return {"ticket_id": watch["_id"], "number": watch["number"], "reminders": watch["reminders"]}
+
+        def attempt():
+            existing = self.store.watch(key)
+            if existing is None:
+                raise NotFound(f"ticket {key} has no deadline to remind about")
+            watch, events = domain.manual_reminder(existing, cmd["note"], self.clock.now(), actor)
+            self.store.save_watch(watch, events, version=existing["version"])
+            return {"ticket_id": watch["_id"], "number": watch["number"], "reminders": watch["reminders"]}
+        return retrying(attempt)
 
     # -- supervision cases (R13, R14, R15)
     def _open(self, case_id: str, ticket: dict, trigger: str, detail: str, actor: Actor) -> str:
@@ -147,19 +151,22 @@ class Escalation:
 
     def order_reinvestigation(self, case_id: str, body: dict, actor: Actor) -> dict:
         cmd = load(s.REINVESTIGATION, body or {})
-        case = self._case(case_id)
-        updated, events = domain.order_reinvestigation(
+        return self._change_case(case_id, lambda case: domain.order_reinvestigation(
             case, cmd["instructions"], cmd.get("working_days") or self.policy.reinvestigation_working_days,
-            self.clock.now(), actor)
-        self.store.save_case(updated, events, version=case["version"])
-        return domain.present_case({**updated, "version": case["version"] + 1}, self.clock.now())
+            self.clock.now(), actor))
+
+    def _change_case(self, case_id: str, decide) -> dict:
+        def attempt():
+            case = self._case(case_id)
+            updated, events = decide(case)
+            self.store.save_case(updated, events, version=case["version"])
+            return domain.present_case({**updated, "version": case["version"] + 1}, self.clock.now())
+        return retrying(attempt)
 
     def close_case(self, case_id: str, body: dict, actor: Actor) -> dict:
         cmd = load(s.CLOSE, body or {})
-        case = self._case(case_id)
-        updated, events = domain.close_case(case, cmd["conclusion"], self.clock.now(), actor)
-        self.store.save_case(updated, events, version=case["version"])
-        return domain.present_case({**updated, "version": case["version"] + 1}, self.clock.now())
+        return self._change_case(case_id, lambda case: domain.close_case(case, cmd["conclusion"], self.clock.now(),
+                                                                         actor))
 
     # -- on-site verification (R10)
     def require_verification(self, event: dict) -> bool:
@@ -175,12 +182,14 @@ class Escalation:
         record = load(s.VERIFICATION, body or {})
         watch = self.store.watch(key)
         ticket_id = watch["_id"] if watch else key
-        task = self.store.pending_task(ticket_id)
-        if task is None:
-            raise Conflict("no on-site verification is waiting for this ticket")
-        updated, events = domain.file_verification(task, record, self.clock.now(), actor)
-        self.store.save_task(updated, events, version=task["version"])
-        return {k: v for k, v in updated.items() if k != "_id"} | {"id": updated["_id"]}
+        def attempt():
+            task = self.store.pending_task(ticket_id)
+            if task is None:
+                raise Conflict("no on-site verification is waiting for this ticket")
+            updated, events = domain.file_verification(task, record, self.clock.now(), actor)
+            self.store.save_task(updated, events, version=task["version"])
+            return {k: v for k, v in updated.items() if k != "_id"} | {"id": updated["_id"]}
+        return retrying(attempt)
 
     def verifications(self, key: str, actor: Actor) -> dict:
         watch = self.store.watch(key)

@@ -7,6 +7,7 @@ import uuid
 
 from hotline_common.actors import ADMIN, OPERATOR, Actor
 from hotline_common.errors import NotFound, ValidationFailed
+from hotline_common.mongo import retrying
 from hotline_common.timeutil import local_date
 from hotline_common.validation import load
 
@@ -77,20 +78,26 @@ class Intake:
     # -- R11 callback, R10 key tickets
     def callback(self, key: str, body: dict, actor: Actor) -> dict:
         cmd = load(CALLBACK_SCHEMA, body)
-        ticket = self._visible(key, actor)
-        now = self.clock.now()
-        changes, entry, events = domain.record_callback(ticket, cmd, actor, now, self.callback_policy)
-        self.store.change(ticket, changes, events, domain.own_timeline(events, now, actor),
-                          push={"callbacks": entry})
-        return self.get(ticket["_id"], actor)
+
+        def attempt():
+            ticket = self._visible(key, actor)
+            now = self.clock.now()
+            changes, entry, events = domain.record_callback(ticket, cmd, actor, now, self.callback_policy)
+            self.store.change(ticket, changes, events, domain.own_timeline(events, now, actor),
+                              push={"callbacks": entry})
+            return ticket["_id"]
+        return self.get(retrying(attempt), actor)
 
     def mark_key(self, key: str, body: dict, actor: Actor) -> dict:
         cmd = load(KEY_SCHEMA, body)
-        ticket = self._visible(key, actor)
-        now = self.clock.now()
-        changes, events = domain.mark_key(ticket, cmd["reason"], actor, now)
-        self.store.change(ticket, changes, events, domain.own_timeline(events, now, actor))
-        return self.get(ticket["_id"], actor)
+
+        def attempt():
+            ticket = self._visible(key, actor)
+            now = self.clock.now()
+            changes, events = domain.mark_key(ticket, cmd["reason"], actor, now)
+            self.store.change(ticket, changes, events, domain.own_timeline(events, now, actor))
+            return ticket["_id"]
+        return self.get(retrying(attempt), actor)
 
     def _visible(self, key: str, actor: Actor) -> dict:
         ticket = self.store.get(key)

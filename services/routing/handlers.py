@@ -4,6 +4,7 @@ from __future__ import annotations
 from hotline_common.actors import ADMIN, OPERATOR, SUPERVISOR, SYSTEM_ACTOR, Actor
 from hotline_common.catalog import Catalog
 from hotline_common.errors import NotFound, StaleVersion
+from hotline_common.mongo import retrying
 from hotline_common.validation import load
 
 from . import domain
@@ -58,14 +59,17 @@ class Routing:
         return assignment
 
     def _run(self, key: str, actor: Actor, expected_version: int | None, decide) -> dict:
-        """Load, check the caller's If-Match, decide, save with optimistic concurrency."""
-        assignment = self._visible(key, actor)
-        if expected_version is not None and expected_version != assignment["version"]:
-            raise StaleVersion(f"the ticket's assignment is at version {assignment['version']}, "
-                               f"not {expected_version}", {"current_version": assignment["version"]})
-        state, events = decide(assignment)
-        self.store.save(state, events, version=assignment["version"])
-        return present({**state, "version": assignment["version"] + 1})
+        """Load, check the caller's If-Match, decide, save with optimistic concurrency; without an
+        If-Match a race with another writer is decided again on the fresh state."""
+        def attempt():
+            assignment = self._visible(key, actor)
+            if expected_version is not None and expected_version != assignment["version"]:
+                raise StaleVersion(f"the ticket's assignment is at version {assignment['version']}, "
+                                   f"not {expected_version}", {"current_version": assignment["version"]})
+            state, events = decide(assignment)
+            self.store.save(state, events, version=assignment["version"])
+            return present({**state, "version": assignment["version"] + 1})
+        return attempt() if expected_version is not None else retrying(attempt)
 
     # -- the hotline office
     def manual_dispatch(self, key, body, actor, expected_version=None) -> dict:

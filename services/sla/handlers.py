@@ -11,6 +11,7 @@ from hotline_common.clock import ClockState as ClockSetting
 from hotline_common.clock import utcnow
 from hotline_common.errors import NotAllowedHere, NotFound, ValidationFailed
 from hotline_common.timeutil import CHINA, iso, local_date, parse_iso, start_of_local_day
+from hotline_common.mongo import retrying
 from hotline_common.validation import load
 
 from . import domain
@@ -141,10 +142,12 @@ class Sla:
             self.policy))
 
     def _change(self, key, actor, decide) -> dict:
-        clock = self._clock(key, actor)
-        updated, events = decide(clock)
-        self.store.save(updated, events, version=clock["version"])
-        return present({**updated, "version": clock["version"] + 1}, self.clock.now(), self.calendar)
+        def attempt():
+            clock = self._clock(key, actor)
+            updated, events = decide(clock)
+            self.store.save(updated, events, version=clock["version"])
+            return present({**updated, "version": clock["version"] + 1}, self.clock.now(), self.calendar)
+        return retrying(attempt)
 
     def list_extensions(self, query: dict, actor: Actor) -> dict:
         q = load(s.EXTENSION_QUERY, query or {})

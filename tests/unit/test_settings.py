@@ -22,3 +22,19 @@ def test_production_refuses_a_controllable_clock_and_a_missing_secret():
 def test_unknown_values_are_refused(env):
     with pytest.raises(SettingsError):
         Settings.from_env(env)
+
+
+def test_a_reaction_is_never_stamped_before_its_cause():
+    from datetime import datetime, timedelta, timezone
+
+    from hotline_common.clock import CausalClock, FixedClock, set_causal_floor
+    now = datetime(2026, 11, 27, 2, 0, tzinfo=timezone.utc)
+    clock = CausalClock(FixedClock(now))
+    set_causal_floor(now + timedelta(seconds=5))    # the event was stamped by a clock a little ahead
+    try:
+        assert clock.now() == now + timedelta(seconds=5)
+        set_causal_floor(now - timedelta(seconds=5))
+        assert clock.now() == now
+    finally:
+        set_causal_floor(None)
+    assert clock.now() == now
