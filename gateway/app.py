@@ -16,7 +16,7 @@ from . import problems
 from .auth import TokenVerifier, local_secret
 from .middleware import Authentication, Correlation
 from .resources.health import Health, Metrics, Ready
-from .resources import directory, followup, sla, workflow
+from .resources import bulletin, directory, followup, sla, workflow
 from .resources.tickets import Ticket, Tickets
 from .rpc import RpcClients
 
@@ -50,6 +50,7 @@ def create_app(settings: Settings, rpc, verifier: TokenVerifier | None = None) -
     directory.add_routes(app, rpc)
     sla.add_routes(app, rpc)
     followup.add_routes(app, rpc)
+    bulletin.add_routes(app, rpc)
     return app
 
 

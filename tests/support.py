@@ -9,6 +9,7 @@ import eventlet
 from jsonschema import Draft202012Validator, FormatChecker
 from kombu import Connection, Exchange, Queue
 from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from hotline_common import serialization  # noqa: F401  the cloudevents content type
 from hotline_common.events import HOTLINE_EXCHANGE, short_type
@@ -101,3 +102,18 @@ def drain_queue(amqp_uri: str, queue_name: str) -> list[tuple]:
                 body = raw
             out.append((body, message.headers))
     return out
+
+
+OPENAPI = None
+
+
+def check_against_openapi(instance, schema_name: str) -> None:
+    """Fail if a live response body does not match a schema of openapi.yaml (the HTTP contract)."""
+    global OPENAPI
+    import yaml
+    if OPENAPI is None:
+        OPENAPI = yaml.safe_load((SCHEMA_DIR.parents[1] / "openapi.yaml").read_text())
+    registry = Registry().with_resource("openapi.yaml", Resource.from_contents(OPENAPI, default_specification=DRAFT202012))
+    schema = {"$ref": f"openapi.yaml#/components/schemas/{schema_name}"}
+    errors = list(Draft202012Validator(schema, registry=registry, format_checker=FormatChecker()).iter_errors(instance))
+    assert not errors, f"response does not match {schema_name}: " + "; ".join(e.message for e in errors[:5])

@@ -30,15 +30,21 @@ class Get(Call):
 
 
 class Listing:
-    def __init__(self, rpc, service: str, command: str, create: str | None = None):
-        self.rpc, self.service, self.command, self.create = rpc, service, command, create
+    def __init__(self, rpc, service: str, command: str):
+        self.rpc, self.service, self.command = rpc, service, command
 
     def on_get(self, req, resp):
         resp.media = self.rpc.call(self.service, self.command, query_params(req), req.context.actor)
 
+
+class Records(Listing):
+    """GET lists, POST creates (201)."""
+
+    def __init__(self, rpc, service: str, command: str, create: str):
+        super().__init__(rpc, service, command)
+        self.create = create
+
     def on_post(self, req, resp):
-        if not self.create:
-            raise falcon.HTTPMethodNotAllowed(["GET"])
         resp.status = falcon.HTTP_201
         resp.media = self.rpc.call(self.service, self.create, json_body(req), req.context.actor)
 
@@ -65,5 +71,5 @@ def add_routes(app, rpc) -> None:
     app.add_route("/v1/supervision-cases/{case_id}/reinvestigation",
                   Post(rpc, "escalation", "order_reinvestigation"))                            # R15
     app.add_route("/v1/supervision-cases/{case_id}/close", Post(rpc, "escalation", "close_case"))
-    app.add_route("/v1/accountability", Listing(rpc, "escalation", "list_accountability",
-                                                create="record_accountability"))               # R17
+    app.add_route("/v1/accountability", Records(rpc, "escalation", "list_accountability",
+                                                "record_accountability"))                      # R17

@@ -11,6 +11,7 @@ import requests
 from hotline_common.timeutil import local_date, parse_iso
 from services.sla.calendar_source import build_calendar
 from tests.conftest import REPO, wait_for
+from tests.support import check_against_openapi
 
 NOISE = {"channel": "phone", "type": "complain", "category": "noise.neighbourhood", "district": "tiedong",
          "address": "铁东区胜利南路88号", "citizen": {"name": "张女士", "phone": "13800001234"},
@@ -30,6 +31,7 @@ def test_a_noise_complaint_is_dispatched_to_the_environment_bureau_with_its_dead
     assert created["number"].startswith("AS") and len(created["number"]) == 16
     assert response.headers["Location"] == f"/v1/tickets/{created['id']}"
     assert response.headers["ETag"] == '"1"'
+    check_against_openapi(created, "Ticket")
 
     view = wait_for(lambda: dispatched(running_stack, created["number"]), 5, interval=0.1,
                     message="dispatched with a deadline within 5 seconds")
@@ -49,6 +51,7 @@ def test_a_bad_body_gets_a_problem_naming_the_field_and_nothing_is_stored(runnin
     assert response.status_code == 422
     assert response.headers["Content-Type"] == "application/problem+json"
     problem = response.json()
+    check_against_openapi(problem, "Problem")
     assert problem["status"] == 422 and problem["title"] == "Validation failed"
     assert set(problem["errors"]) == {"type", "citizen"} and "phone" in problem["errors"]["citizen"]
     assert problem["instance"] == "/v1/tickets" and problem["correlation_id"]
@@ -89,6 +92,7 @@ def test_idempotency_key_and_filters_and_cursor(running_stack):
     for _ in range(2):  # no other test registers in 岫岩
         running_stack.post("/v1/tickets", {**NOISE, "district": "xiuyan"})
     page = running_stack.get("/v1/tickets", params={"district": "xiuyan", "limit": 2})
+    check_against_openapi(page.json(), "TicketPage")
     assert page.status_code == 200 and len(page.json()["items"]) == 2 and "rel=\"next\"" in page.headers["Link"]
     rest = running_stack.get("/v1/tickets", params={"district": "xiuyan", "limit": 2,
                                                     "cursor": page.json()["next_cursor"]}).json()
