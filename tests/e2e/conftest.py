@@ -113,9 +113,18 @@ def running_stack(tmp_path_factory):
     threading.Thread(target=lambda: [output.append(x) for x in process.stdout], daemon=True).start()
     stack = RunningStack(ready["url"], ready["pids"], Path(data_dir), amqp_uri, ready["mongo_uri"], process)
     yield stack
-    process.send_signal(signal.SIGINT)
+    pids = stack.current_pids()
+    process.send_signal(signal.SIGINT)  # Ctrl-C: the launcher stops everything it started, cleanly
     try:
-        process.wait(60)
+        code = process.wait(90)
     except subprocess.TimeoutExpired:
         process.kill()
+        code = None
     _mgmt("DELETE", f"vhosts/{vhost}")
+    assert code == 0, "the launcher did not stop cleanly on Ctrl-C"
+    for name, pid in pids.items():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        pytest.fail(f"{name} (pid {pid}) still runs after Ctrl-C")

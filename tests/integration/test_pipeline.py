@@ -104,3 +104,23 @@ def test_list_filters_and_cursor_pagination(stack, rpc):
     assert len(rpc.intake.list_tickets({"category": "noise"}, OPERATOR)["items"]) == 5
     with pytest.raises(ValidationFailed):
         rpc.intake.list_tickets({"cursor": "garbage!"}, OPERATOR)
+
+
+def test_ticket_numbers_stay_unique_with_several_intake_replicas(runner_factory, nameko_config, rpc):
+    """R1: two intake processes hand out numbers at once; none repeats (blocks of one atomic $inc)."""
+    from services.intake.service import IntakeService
+    from tools.topology import declare_all
+    declare_all(nameko_config["AMQP_URI"])
+    for _ in range(2):
+        runner_factory(nameko_config, IntakeService).start()
+    import eventlet
+    pool = eventlet.GreenPool(10)
+    numbers = list(pool.imap(lambda i: rpc_register(nameko_config), range(60)))
+    assert len(set(numbers)) == 60
+    assert all(n.startswith("AS") and len(n) == 16 for n in numbers)
+
+
+def rpc_register(config):
+    from nameko.standalone.rpc import ClusterRpcProxy
+    with ClusterRpcProxy(config, timeout=15) as proxy:
+        return proxy.intake.register(noise_complaint(), OPERATOR)["number"]
