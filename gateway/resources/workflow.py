@@ -10,16 +10,7 @@ import falcon
 
 from ..middleware import json_body
 from .common import etag_of, if_match
-
-
-class Assignment:
-    def __init__(self, rpc):
-        self.rpc = rpc
-
-    def on_get(self, req, resp, key):
-        view = self.rpc.call("routing", "get_assignment", key, req.context.actor)
-        resp.etag = etag_of(view)
-        resp.media = view
+from .endpoint import Endpoint, act
 
 
 class TicketCommand:
@@ -41,7 +32,7 @@ class TicketCommand:
 
 
 def add_routes(app, rpc) -> None:
-    app.add_route("/v1/tickets/{key}/assignment", Assignment(rpc))
+    app.add_route("/v1/tickets/{key}/assignment", Endpoint(rpc, get=act("routing", "get_assignment")))
     for path, command, body in (
         ("dispatch", "manual_dispatch", True),            # 人工派单 (operator)
         ("accept", "accept", False),                      # 签收

@@ -49,4 +49,4 @@ class ServiceBase:
 
     @http("GET", "/metrics")
     def metrics(self, request):
-        return 200, {"Content-Type": CONTENT_TYPE_LATEST}, generate_latest()
+        return 200, {"Content-Type": CONTENT_TYPE_LATEST}, generate_latest().decode()

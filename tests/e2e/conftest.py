@@ -24,23 +24,6 @@ def _mgmt(method, path, **kw):
     return requests.request(method, f"{base}/api/{path}", timeout=10, **kw)
 
 
-def _free_port_block(size: int) -> int:
-    import socket
-    for _ in range(50):
-        base = free_port()
-        if base + size >= 65000:
-            continue
-        ok = True
-        for port in range(base + 1, base + size + 1):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise RuntimeError("no free block of ports")
-
-
 class RunningStack:
     def __init__(self, url, pids, data_dir, amqp_uri, mongo_uri, process):
         self.url, self.pids, self.data_dir = url, pids, data_dir
@@ -79,14 +62,15 @@ def running_stack(tmp_path_factory):
     assert _mgmt("PUT", f"vhosts/{vhost}").status_code in (201, 204), "RabbitMQ management API unavailable"
     _mgmt("PUT", f"permissions/{vhost}/guest", json={"configure": ".*", "write": ".*", "read": ".*"})
     data_dir = tmp_path_factory.mktemp("stack-data")
+    ports = free_port(block=8)
     amqp_uri = f"amqp://guest:guest@localhost:5672/{vhost}"
     env = {**os.environ,
            "AMQP_URI": amqp_uri,
            "HOTLINE_DATA_DIR": str(data_dir),
            "HOTLINE_ENV": "test",
-           "GATEWAY_PORT": str(free_port()),
-           "SERVICE_PORT_BASE": str(_free_port_block(6)),
-           "EMBEDDED_MONGO_PORT": str(free_port()),
+           "GATEWAY_PORT": str(ports),
+           "SERVICE_PORT_BASE": str(ports + 1),            # services' health ports: +1 .. +5
+           "EMBEDDED_MONGO_PORT": str(ports + 7),
            "CLOCK_MODE": "controllable",
            "TIMER_INTERVAL_SECONDS": "0.3",
            "OUTBOX_SWEEP_SECONDS": "1",

@@ -110,9 +110,10 @@ def test_health_of_the_gateway_and_every_service(running_stack):
         assert requests.get(base + "/healthz", timeout=10).status_code == 200, name
         assert requests.get(base + "/readyz", timeout=10).json()["status"] == "ready", name
     running_stack.post("/v1/tickets", NOISE)
-    metrics = wait_for(lambda: (lambda t: "hotline_events_handled_total" in t and t)(
-        requests.get(health["routing"] + "/metrics", timeout=10).text), 5)
-    assert 'type="cn.gov.12345.ticket.registered"' in metrics
+    sample = 'hotline_events_handled_total{outcome="ok",service="routing",type="cn.gov.12345.ticket.registered"}'
+    wait_for(lambda: (lambda t: sample in t and t)(
+        requests.get(health["routing"] + "/metrics", timeout=10).text), 5, message="routing's metric")
+    assert requests.get(running_stack.url + "/metrics", timeout=10).status_code == 200
 
 
 def test_killing_a_service_mid_flow_loses_and_duplicates_nothing(running_stack):
