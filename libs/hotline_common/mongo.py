@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Iterable
 
-from pymongo import InsertOne, MongoClient, UpdateOne
+from pymongo import InsertOne, MongoClient, ReturnDocument, UpdateOne
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
@@ -188,4 +188,20 @@ def retrying(command, attempts: int = 5):
             return command()
         except StaleVersion:
             if attempt == attempts - 1:
+                raise
+
+
+def increment(collection, key: str, field: str = "n", by: int = 1) -> int:
+    """Atomically add to a counter document and return the new value, creating it if needed.
+
+    Two first increments at once both try to insert the document; the loser gets a duplicate key
+    and simply increments the one that now exists."""
+
+    for attempt in range(3):
+        try:
+            doc = collection.find_one_and_update({"_id": key}, {"$inc": {field: by}}, upsert=True,
+                                                 return_document=ReturnDocument.AFTER)
+            return doc[field]
+        except DuplicateKeyError:
+            if attempt == 2:
                 raise

@@ -1,9 +1,9 @@
 """Escalation's MongoDB adapter: watches, supervision cases, verification tasks, accountability."""
 from __future__ import annotations
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING
 
-from hotline_common.mongo import AggregateCollection
+from hotline_common.mongo import AggregateCollection, increment
 
 NOT_STORED = ("_id", "version", "inbox", "event_ids")
 
@@ -39,9 +39,7 @@ class EscalationStore:
 
     # -- cases
     def next_case_no(self, day: str) -> str:
-        doc = self.db.counters.find_one_and_update({"_id": f"case-{day}"}, {"$inc": {"n": 1}}, upsert=True,
-                                                   return_document=ReturnDocument.AFTER)
-        return f"DB{day}{doc['n']:04d}"
+        return f"DB{day}{increment(self.db.counters, f'case-{day}'):04d}"
 
     def add_case(self, case: dict, events):
         """A deterministic `_id` makes opening a case for one cause idempotent."""

@@ -5,11 +5,11 @@ import base64
 import json
 import threading
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
 from hotline_common.errors import StaleVersion, ValidationFailed
-from hotline_common.mongo import AggregateCollection, Applied, duplicate_on
+from hotline_common.mongo import AggregateCollection, Applied, duplicate_on, increment
 from hotline_common.timeutil import as_utc, iso, parse_iso
 
 from .domain import ViewChange
@@ -37,11 +37,9 @@ class NumberBlocks:
     def next(self, day_key: str) -> int:
         with self._lock:
             if day_key != self._day or self._next > self._end:
-                doc = self.counters.find_one_and_update(
-                    {"_id": day_key}, {"$inc": {"n": self.block}}, upsert=True,
-                    return_document=ReturnDocument.AFTER)
-                self._day, self._end = day_key, doc["n"]
-                self._next = doc["n"] - self.block + 1
+                end = increment(self.counters, day_key, by=self.block)
+                self._day, self._end = day_key, end
+                self._next = end - self.block + 1
             value = self._next
             self._next += 1
             return value

@@ -9,10 +9,10 @@ from __future__ import annotations
 import threading
 import time
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 
 from hotline_common.config_files import read_yaml
-from hotline_common.mongo import AggregateCollection
+from hotline_common.mongo import AggregateCollection, increment
 
 from .domain import Rule
 
@@ -52,10 +52,9 @@ class RoutingStore:
             self._bump()
 
     def _bump(self) -> int:
-        doc = self.db.meta.find_one_and_update({"_id": META}, {"$inc": {"revision": 1}}, upsert=True,
-                                               return_document=ReturnDocument.AFTER)
+        revision = increment(self.db.meta, META, "revision")
         self._checked_at = -1e9  # this replica sees its own change at once
-        return doc["revision"]
+        return revision
 
     # -- the directory as routing sees it
     def directory(self) -> tuple[list[Rule], dict]:

@@ -1,9 +1,9 @@
 """SLA's MongoDB adapter: one deadline clock per ticket, calendar overrides stored through the API."""
 from __future__ import annotations
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 
-from hotline_common.mongo import AggregateCollection
+from hotline_common.mongo import AggregateCollection, increment
 
 NOT_STORED = ("_id", "version", "inbox", "event_ids")
 CALENDAR_META = "calendar"
@@ -71,9 +71,7 @@ class SlaStore:
         return self.bump_calendar()
 
     def bump_calendar(self) -> int:
-        doc = self.db.meta.find_one_and_update({"_id": CALENDAR_META}, {"$inc": {"revision": 1}}, upsert=True,
-                                               return_document=ReturnDocument.AFTER)
-        return doc["revision"]
+        return increment(self.db.meta, CALENDAR_META, "revision")
 
     def calendar_revision(self) -> int:
         return (self.db.meta.find_one({"_id": CALENDAR_META}) or {}).get("revision", 0)
