@@ -55,7 +55,7 @@ class Child:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         out = open(self.log_path, "ab")
         self.process = subprocess.Popen(self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                        cwd=REPO_ROOT, start_new_session=True)
+                                        cwd=REPO_ROOT, start_new_session=True, preexec_fn=die_with_parent)
         out.close()
 
     @property
@@ -75,6 +75,15 @@ class Child:
             log(f"{self.name} did not stop in {timeout:.0f}s; killing it")
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(5)
+
+
+def die_with_parent() -> None:
+    """In the child: if the launcher itself is killed (SIGKILL), the kernel sends us SIGTERM (Linux)."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def port_open(host: str, port: int) -> bool:
@@ -261,7 +270,9 @@ def main() -> int:
     def on_signal(signum, frame):
         raise KeyboardInterrupt
 
+    # both explicitly: a shell that starts us in the background may have SIGINT ignored
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     try:
         stack.start()
         stack.write_state()
