@@ -180,3 +180,21 @@ def test_a_crash_between_write_and_publish_loses_nothing_and_publishes_nothing_u
              message="the committed event")
     wait_for(lambda: db.outbox.count_documents({}) == 0, 5, message="the outbox emptied")
     assert not [e for e in tap.events if e["id"] == orphan["id"]]
+
+
+def test_dead_letters_are_listed_and_replayed_after_the_fix(runner_factory, nameko_config, amqp_uri,
+                                                            monkeypatch, capsys):
+    """Ops: an event that exhausted its retries is listed with its error and, once fixed, replayed."""
+    from tools import deadletters
+    Flaky.calls, Flaky.failures = [], 100
+    runner = runner_factory(nameko_config, Flaky)
+    runner.start()
+    publish(amqp_uri, registered_event(event_id="evt-replay"), T.TICKET_REGISTERED, serializer="cloudevents")
+    wait_for(lambda: Flaky.calls.count("evt-replay") == 4, 15, message="retries exhausted")
+    monkeypatch.setenv("AMQP_URI", amqp_uri)
+    wait_for(lambda: deadletters.main(["list", "flaky"]) == 0 and "evt-replay" in capsys.readouterr().out, 10,
+             interval=0.5, message="listed")
+    Flaky.failures = 0                                            # the fix is deployed
+    assert deadletters.main(["replay", "flaky"]) == 0
+    wait_for(lambda: Flaky.calls.count("evt-replay") == 5, 10, message="handled after the replay")
+    assert drain_queue(amqp_uri, dead_queue_name("flaky")) == []
