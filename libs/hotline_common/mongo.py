@@ -8,6 +8,7 @@ write: atomic on any MongoDB, no transaction needed.
 from __future__ import annotations
 
 import threading
+import uuid
 from typing import Iterable
 
 from pymongo import InsertOne, MongoClient, ReturnDocument, UpdateOne
@@ -16,13 +17,16 @@ from pymongo.errors import DuplicateKeyError
 
 from .batching import GroupCommit
 
-from .errors import NotFound, StaleVersion
+from .errors import NotFound, StaleVersion, TransientError
 
 _clients: dict[str, MongoClient] = {}
 _lock = threading.Lock()
 
 INBOX_KEEP = 64    # applied event ids remembered per aggregate; redeliveries come soon after the original
 EVENTS_KEEP = 100  # emitted event ids kept per aggregate; the sweeper looks only at recent ones
+WRITES_KEEP = 16   # tokens of the last batched writes, to tell which of a batch applied
+HIDDEN = {"inbox": 0, "event_ids": 0, "writes": 0}   # bookkeeping no reader needs
+BOOKKEEPING = ("_id", "version", "inbox", "event_ids", "writes")  # never $set from a loaded document
 
 
 def client(uri: str) -> MongoClient:
@@ -75,7 +79,7 @@ class AggregateCollection:
         return self.collection.name
 
     def get(self, key) -> dict | None:
-        return self.collection.find_one({"_id": key}, {"inbox": 0, "event_ids": 0})
+        return self.collection.find_one({"_id": key}, HIDDEN)
 
     def insert(self, doc: dict, events: Iterable = (), *, cause: str | None = None) -> Applied:
         """Create an aggregate; a duplicate `_id` means the causing event was applied already."""
@@ -123,10 +127,13 @@ class AggregateCollection:
         if unset:
             update["$unset"] = {f: "" for f in unset}
         if cause is not None and version is None:
-            # idempotent (the inbox guards it): share a bulk write with concurrent writers; when the
-            # batch had a miss, find out which by replaying this write alone (a repeat is a no-op)
-            outcome = self.group.write(UpdateOne(query, update))
-            if outcome.error is None and outcome.all_updates_matched:
+            # idempotent (the inbox guards it): share a bulk write with concurrent writers. A write
+            # token tells afterwards whether this write applied when the batch as a whole had a miss.
+            token = uuid.uuid4().hex[:12]
+            batched = {**update, "$push": {**update.get("$push", {}),
+                                           "writes": {"$each": [token], "$slice": -WRITES_KEEP}}}
+            outcome = self.group.write(UpdateOne(query, batched))
+            if outcome.error is None and (outcome.all_updates_matched or self._wrote(key, token)):
                 self.outbox.committed(self.name, key, envelopes)
                 return Applied(True)
         result = self.collection.update_one(query, update)
@@ -145,6 +152,9 @@ class AggregateCollection:
             return Applied(False)
         raise StaleVersion(f"{self.name} {key} changed (now at version {current['version']})",
                            {"current_version": current["version"]})
+
+    def _wrote(self, key, token: str) -> bool:
+        return self.collection.count_documents({"_id": key, "writes": token}) > 0
 
     def update_many_versioned(self, items: list[tuple]) -> list:
         """Many versioned changes in one bulk write: [(key, version, changes, events), ...].
@@ -192,16 +202,18 @@ def retrying(command, attempts: int = 5):
 
 
 def increment(collection, key: str, field: str = "n", by: int = 1) -> int:
-    """Atomically add to a counter document and return the new value, creating it if needed.
+    """Atomically add to a counter document and return the new value.
 
-    Two first increments at once both try to insert the document; the loser gets a duplicate key
-    and simply increments the one that now exists."""
-
-    for attempt in range(3):
-        try:
-            doc = collection.find_one_and_update({"_id": key}, {"$inc": {field: by}}, upsert=True,
-                                                 return_document=ReturnDocument.AFTER)
+    The counter is created apart (an idempotent upsert) rather than by an upserting
+    find_one_and_update, whose racing first calls can fail or, on the embedded server, apply and
+    return nothing: that would lose or skip a number."""
+    for _ in range(5):
+        doc = collection.find_one_and_update({"_id": key}, {"$inc": {field: by}},
+                                             return_document=ReturnDocument.AFTER)
+        if doc is not None:
             return doc[field]
+        try:
+            collection.update_one({"_id": key}, {"$setOnInsert": {field: 0}}, upsert=True)
         except DuplicateKeyError:
-            if attempt == 2:
-                raise
+            pass  # another writer created it first
+    raise TransientError(f"could not increment counter {key}")

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from pymongo import ASCENDING, DESCENDING
 
-from hotline_common.mongo import AggregateCollection, increment
+from hotline_common.mongo import AggregateCollection, BOOKKEEPING, HIDDEN, increment
 
-NOT_STORED = ("_id", "version", "inbox", "event_ids")
 
 
 class EscalationStore:
@@ -28,7 +27,7 @@ class EscalationStore:
 
     # -- watches
     def watch(self, key: str) -> dict | None:
-        projection = {"inbox": 0, "event_ids": 0}
+        projection = HIDDEN
         return self.db.watches.find_one({"_id": key}, projection) or self.db.watches.find_one({"number": key}, projection)
 
     def add_watch(self, watch: dict, cause: str):
@@ -46,14 +45,14 @@ class EscalationStore:
         return self.cases.insert(case, events, cause=case["_id"])
 
     def case(self, case_id: str) -> dict | None:
-        return self.db.cases.find_one({"$or": [{"_id": case_id}, {"case_no": case_id}]}, {"inbox": 0, "event_ids": 0})
+        return self.db.cases.find_one({"$or": [{"_id": case_id}, {"case_no": case_id}]}, HIDDEN)
 
     def save_case(self, case: dict, events, *, version: int, cause: str | None = None):
         return self.cases.update(case["_id"], _changes(case), events, version=version, cause=cause)
 
     def cases_for(self, ticket_id: str, state: str | None = None) -> list[dict]:
         query = {"ticket_id": ticket_id} | ({"state": state} if state else {})
-        return list(self.db.cases.find(query, {"inbox": 0, "event_ids": 0}))
+        return list(self.db.cases.find(query, HIDDEN))
 
     def list_cases(self, state: str | None, unit_id: str | None, limit: int) -> list[dict]:
         query = {}
@@ -61,7 +60,7 @@ class EscalationStore:
             query["state"] = state
         if unit_id:
             query["unit_id"] = unit_id
-        return list(self.db.cases.find(query, {"inbox": 0, "event_ids": 0}).sort("opened_at", DESCENDING).limit(limit))
+        return list(self.db.cases.find(query, HIDDEN).sort("opened_at", DESCENDING).limit(limit))
 
     # -- verification tasks
     def add_task(self, task: dict, events):
@@ -69,10 +68,10 @@ class EscalationStore:
 
     def pending_task(self, ticket_id: str) -> dict | None:
         return self.db.verifications.find_one({"ticket_id": ticket_id, "state": "pending"},
-                                              {"inbox": 0, "event_ids": 0})
+                                              HIDDEN)
 
     def tasks_for(self, ticket_id: str) -> list[dict]:
-        return list(self.db.verifications.find({"ticket_id": ticket_id}, {"inbox": 0, "event_ids": 0}))
+        return list(self.db.verifications.find({"ticket_id": ticket_id}, HIDDEN))
 
     def save_task(self, task: dict, events, *, version: int):
         return self.tasks.update(task["_id"], _changes(task), events, version=version)
@@ -83,9 +82,9 @@ class EscalationStore:
 
     def list_records(self, unit_id: str | None, limit: int) -> list[dict]:
         query = {"unit_id": unit_id} if unit_id else {}
-        return list(self.db.accountability.find(query, {"inbox": 0, "event_ids": 0})
+        return list(self.db.accountability.find(query, HIDDEN)
                     .sort("recorded_at", DESCENDING).limit(limit))
 
 
 def _changes(doc: dict) -> dict:
-    return {k: v for k, v in doc.items() if k not in NOT_STORED}
+    return {k: v for k, v in doc.items() if k not in BOOKKEEPING}

@@ -262,7 +262,7 @@ def visible_to(ticket: dict, actor: Actor) -> bool:
 
 def present(ticket: dict, actor: Actor) -> dict:
     """The ticket as `actor` may see it: the citizen's phone is masked except for the hotline office."""
-    view = {k: v for k, v in ticket.items() if k not in ("_id", "event_ids", "inbox", "seq", "idempotency")}
+    view = {k: v for k, v in ticket.items() if k not in ("_id", "event_ids", "inbox", "writes", "seq", "idempotency")}
     view["id"] = ticket["_id"]
     view["type_label"] = TICKET_TYPES.get(ticket["type"], ticket["type"])
     if ticket.get("closed"):

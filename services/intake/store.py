@@ -9,7 +9,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
 from hotline_common.errors import StaleVersion, ValidationFailed
-from hotline_common.mongo import AggregateCollection, Applied, duplicate_on, increment
+from hotline_common.mongo import AggregateCollection, Applied, HIDDEN, duplicate_on, increment
 from hotline_common.timeutil import as_utc, iso, parse_iso
 
 from .domain import ViewChange
@@ -94,12 +94,12 @@ class IntakeStore:
     # -- reads
     def get(self, key: str) -> dict | None:
         """By id or by number."""
-        projection = {"event_ids": 0, "inbox": 0}
+        projection = HIDDEN
         return (self.db.tickets.find_one({"_id": key}, projection)
                 or self.db.tickets.find_one({"number": key}, projection))
 
     def by_idempotency_key(self, key: str) -> dict | None:
-        return self.db.tickets.find_one({"idempotency.key": key}, {"event_ids": 0, "inbox": 0})
+        return self.db.tickets.find_one({"idempotency.key": key}, HIDDEN)
 
     def search(self, filters: dict, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
         """Newest first; `cursor` continues after the last ticket of the previous page."""
@@ -130,7 +130,7 @@ class IntakeStore:
             at, last_id = decode_cursor(cursor)
             after = {"$or": [{"created_at": {"$lt": at}}, {"created_at": at, "_id": {"$lt": last_id}}]}
             query = {"$and": [query, after]} if query else after
-        docs = list(self.db.tickets.find(query, {"event_ids": 0, "inbox": 0})
+        docs = list(self.db.tickets.find(query, HIDDEN)
                     .sort([("created_at", DESCENDING), ("_id", DESCENDING)]).limit(limit + 1))
         next_cursor = None
         if len(docs) > limit:

@@ -12,13 +12,12 @@ import time
 from pymongo import ASCENDING
 
 from hotline_common.config_files import read_yaml
-from hotline_common.mongo import AggregateCollection, increment
+from hotline_common.mongo import AggregateCollection, BOOKKEEPING, HIDDEN, increment
 
 from .domain import Rule
 
 META = "directory"
 REVISION_CHECK_SECONDS = 1.0
-NOT_STORED = ("_id", "version", "inbox", "event_ids")
 
 
 class RoutingStore:
@@ -110,12 +109,12 @@ class RoutingStore:
         return self.assignments.insert(assignment, events, cause=cause)
 
     def get_assignment(self, key: str) -> dict | None:
-        projection = {"inbox": 0, "event_ids": 0}
+        projection = HIDDEN
         return (self.db.assignments.find_one({"_id": key}, projection)
                 or self.db.assignments.find_one({"number": key}, projection))
 
     def save(self, state: dict, events, *, version: int, cause: str | None = None):
-        changes = {k: v for k, v in state.items() if k not in NOT_STORED}
+        changes = {k: v for k, v in state.items() if k not in BOOKKEEPING}
         return self.assignments.update(state["_id"], changes, events, version=version, cause=cause)
 
 

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from pymongo import ASCENDING
 
-from hotline_common.mongo import AggregateCollection, increment
+from hotline_common.mongo import AggregateCollection, BOOKKEEPING, HIDDEN, increment
 
-NOT_STORED = ("_id", "version", "inbox", "event_ids")
 CALENDAR_META = "calendar"
 
 
@@ -27,28 +26,28 @@ class SlaStore:
 
     # -- clocks
     def get(self, key: str) -> dict | None:
-        projection = {"inbox": 0, "event_ids": 0}
+        projection = HIDDEN
         return self.db.clocks.find_one({"_id": key}, projection) or self.db.clocks.find_one({"number": key}, projection)
 
     def add(self, clock: dict, events, cause: str):
         return self.clocks.insert(clock, events, cause=cause)
 
     def save(self, clock: dict, events, *, version: int, cause: str | None = None):
-        changes = {k: v for k, v in clock.items() if k not in NOT_STORED}
+        changes = {k: v for k, v in clock.items() if k not in BOOKKEEPING}
         return self.clocks.update(clock["_id"], changes, events, version=version, cause=cause)
 
     def save_many(self, items: list[tuple[dict, int, list]]) -> list:
         """[(clock, version, events)]: one bulk write; returns the ids that applied."""
         return self.clocks.update_many_versioned(
-            [(c["_id"], v, {k: x for k, x in c.items() if k not in NOT_STORED}, e) for c, v, e in items])
+            [(c["_id"], v, {k: x for k, x in c.items() if k not in BOOKKEEPING}, e) for c, v, e in items])
 
     def due(self, now, limit: int) -> list[dict]:
-        return list(self.db.clocks.find({"next_fire_at": {"$lte": now}}, {"inbox": 0, "event_ids": 0})
+        return list(self.db.clocks.find({"next_fire_at": {"$lte": now}}, HIDDEN)
                     .sort("next_fire_at", ASCENDING).limit(limit))
 
     def running_provisional(self, years: list[int] | None = None) -> list[dict]:
         query = {"state": "running", "provisional_years": {"$in": years} if years else {"$ne": []}}
-        return list(self.db.clocks.find(query, {"inbox": 0, "event_ids": 0}))
+        return list(self.db.clocks.find(query, HIDDEN))
 
     def extensions(self, unit_id: str | None, status: str | None) -> list[dict]:
         query: dict = {"extensions.0": {"$exists": True}}
