@@ -38,6 +38,14 @@ class Actor:
             raise Forbidden(f"role {self.role} may not do this; allowed: {', '.join(roles)}")
         return self
 
+    def unit_scope(self, requested: str | None) -> str | None:
+        """Which unit's records a listing shows: a unit's people see their own unit's, whatever they
+        ask for; the city roles see the unit they ask for (or all); other roles see nothing."""
+        if self.is_unit:
+            return self.unit_id
+        self.require(*CITY_ROLES)
+        return requested
+
     def to_dict(self) -> dict:
         return {"user_id": self.user_id, "role": self.role, "unit_id": self.unit_id}
 

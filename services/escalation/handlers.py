@@ -212,10 +212,5 @@ class Escalation:
 
     def list_accountability(self, query: dict, actor: Actor) -> dict:
         q = load(s.ACCOUNTABILITY_QUERY, query or {})
-        unit = q.get("unit")
-        if actor.is_unit:
-            unit = actor.unit_id
-        else:
-            actor.require(SUPERVISOR, OPERATOR, ADMIN)
-        records = self.store.list_records(unit, q["limit"])
+        records = self.store.list_records(actor.unit_scope(q.get("unit")), q["limit"])
         return {"items": [{k: v for k, v in r.items() if k != "_id"} | {"id": r["_id"]} for r in records]}

@@ -6,7 +6,7 @@ import threading
 from datetime import date, timedelta
 
 from hotline_common import metrics
-from hotline_common.actors import ADMIN, OPERATOR, SUPERVISOR, SYSTEM_ACTOR, Actor
+from hotline_common.actors import ADMIN, OPERATOR, SYSTEM_ACTOR, Actor
 from hotline_common.clock import ClockState as ClockSetting
 from hotline_common.clock import utcnow
 from hotline_common.errors import NotAllowedHere, NotFound, ValidationFailed
@@ -151,12 +151,7 @@ class Sla:
 
     def list_extensions(self, query: dict, actor: Actor) -> dict:
         q = load(s.EXTENSION_QUERY, query or {})
-        unit = q.get("unit")
-        if actor.is_unit:
-            unit = actor.unit_id
-        else:
-            actor.require(OPERATOR, ADMIN, SUPERVISOR)
-        items = self.store.extensions(unit, q.get("status"))
+        items = self.store.extensions(actor.unit_scope(q.get("unit")), q.get("status"))
         counts: dict = {}
         for e in items:
             per_unit = counts.setdefault(e["unit_id"], {"requested": 0, "approved": 0, "rejected": 0, "pending": 0})

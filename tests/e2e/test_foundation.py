@@ -3,9 +3,7 @@ import os
 import signal
 import time
 from datetime import date
-from pathlib import Path
 
-import pytest
 import requests
 
 from hotline_common.timeutil import local_date, parse_iso

@@ -1,6 +1,4 @@
 """The unit's work on a ticket over HTTP against the running stack (R3, R4, R5, R6, R9, R14)."""
-import pytest
-
 from tests.conftest import wait_for
 
 TICKET = {"channel": "phone", "type": "complain", "district": "lishan", "address": "立山区某小区",
@@ -66,7 +64,7 @@ def test_noise_goes_to_the_environment_bureau_and_runs_the_whole_unit_workflow(r
         ("ticket.registered", "operator.e2e", None),
         ("ticket.dispatched", "system", None),
         ("deadline.set", "system", None),
-        ("assignment.accepted", f"unit_handler.e2e", ENV),
+        ("assignment.accepted", "unit_handler.e2e", ENV),
         ("assignment.reviewed", f"{ENV}.leader", ENV),
         ("ticket.replied", "unit_handler.e2e", ENV),
         ("deadline.met", "system", None),

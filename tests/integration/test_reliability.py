@@ -1,6 +1,4 @@
 """Nothing is lost (DESIGN §4): poison messages, duplicates, transient failures, a killed service."""
-import json
-
 import eventlet
 from kombu import Connection, Exchange, Producer
 
