@@ -6,7 +6,7 @@ import json
 import uuid
 
 from hotline_common.actors import ADMIN, OPERATOR, Actor
-from hotline_common.errors import NotFound, ValidationFailed
+from hotline_common.errors import Forbidden, NotFound, ValidationFailed
 from hotline_common.mongo import retrying
 from hotline_common.timeutil import local_date
 from hotline_common.validation import load
@@ -69,7 +69,7 @@ class Intake:
         if actor.is_unit:
             filters["unit"] = actor.unit_id  # a unit lists only its own tickets
         elif not domain.visible_to({"units": []}, actor):
-            raise NotFound("no tickets for this role")
+            raise Forbidden(f"role {actor.role} does not list tickets")
         limit = filters.pop("limit")
         cursor = filters.pop("cursor", None)
         docs, next_cursor = self.store.search(filters, limit, cursor)
