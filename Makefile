@@ -24,7 +24,7 @@ test-integration: venv broker
 test-e2e: venv broker
 	$(PY) -m pytest tests/e2e
 
-## make token ROLE=operator [UNIT=city.environment] [USER=someone]: a bearer token for local use
+## make token ROLE=operator [UNIT=city.environment] [USER_ID=someone]: a bearer token for local use
 token: venv
 	@$(PY) -m tools.token --role "$(ROLE)" $(if $(UNIT),--unit "$(UNIT)") $(if $(USER_ID),--user "$(USER_ID)")
 
