@@ -10,6 +10,7 @@ from functools import partial
 import falcon
 import falcon.media
 
+from hotline_common import logs
 from hotline_common.settings import Settings
 
 from . import problems
@@ -64,4 +65,5 @@ def jwt_secret(settings: Settings) -> str:
 
 def get_app() -> falcon.App:
     settings = Settings.from_env()
+    logs.configure("gateway", settings.log_level, settings.log_json)
     return create_app(settings, RpcClients(settings.amqp_uri, settings.rpc_timeout_seconds))

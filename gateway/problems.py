@@ -63,8 +63,7 @@ def handle_remote_error(req, resp, exc: RemoteError, params) -> None:
 
 
 def handle_unexpected(req, resp, exc, params) -> None:
-    if isinstance(exc, falcon.HTTPError):
-        raise exc
+    # Falcon's own HTTPError handler is more specific, so HTTP errors never arrive here
     log.exception("unexpected error on %s %s", req.method, req.path)
     _send(resp, 500, problem(req, 500, "Internal error", "", "internal"))
 

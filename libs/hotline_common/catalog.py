@@ -13,9 +13,6 @@ class Catalog:
     districts: dict
     channels: dict
 
-    def category_label(self, code: str) -> str:
-        return self.categories.get(code, code)
-
 
 def load_catalog(config_dir) -> Catalog:
     data = read_yaml(config_dir, "catalog.yaml")

@@ -1,5 +1,5 @@
 """Prometheus metrics shared by the services (each process exposes its own /metrics)."""
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter
 
 EVENTS_HANDLED = Counter("hotline_events_handled_total", "Events handled", ["service", "type", "outcome"])
 EVENTS_DEAD_LETTERED = Counter("hotline_events_dead_lettered_total", "Events sent to the dead-letter queue",
@@ -8,9 +8,6 @@ EVENTS_RETRIED = Counter("hotline_events_retried_total", "Events scheduled for a
                          ["service", "type"])
 OUTBOX_PUBLISHED = Counter("hotline_outbox_published_total", "Events published with a broker confirm",
                            ["service", "type"])
-RPC_CALLS = Counter("hotline_rpc_calls_total", "RPC calls handled", ["service", "method", "outcome"])
-HANDLE_SECONDS = Histogram("hotline_event_handle_seconds", "Time to handle one event", ["service", "type"])
 PROVISIONAL_DEADLINES = Counter("hotline_provisional_deadlines_total",
                                 "Deadlines computed over a year without official calendar data", ["year"])
 TIMERS_FIRED = Counter("hotline_timers_fired_total", "Deadline timers fired", ["kind"])
-UP = Gauge("hotline_up", "1 while the service runs", ["service"])

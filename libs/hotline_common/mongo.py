@@ -40,13 +40,6 @@ def client(uri: str) -> MongoClient:
         return _clients[uri]
 
 
-def close_all() -> None:
-    with _lock:
-        for c in _clients.values():
-            c.close()
-        _clients.clear()
-
-
 def duplicate_on(exc: DuplicateKeyError, field: str) -> bool:
     details = exc.details or {}
     pattern = details.get("keyPattern") or {}

@@ -1,7 +1,7 @@
 """Time helpers: instants are aware UTC datetimes; days are counted in Asia/Shanghai."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
 
 UTC = timezone.utc
@@ -33,7 +33,3 @@ def parse_iso(text: str) -> datetime:
     if value.tzinfo is None:
         raise ValueError(f"timestamp without a timezone: {text!r}")
     return value.astimezone(UTC)
-
-
-def days(n: float) -> timedelta:
-    return timedelta(days=n)

@@ -462,9 +462,6 @@ def co_unit_contribute(a: dict, content: str, actor: Actor, now: datetime) -> tu
 
 # -- handling again (R10, R15) ---------------------------------------------------------------------
 
-REOPEN_REASONS = ("unsatisfied", "reinvestigation")
-
-
 def reopen(a: dict, reason: str, working_days: int | None, now: datetime, actor: Actor) -> tuple[dict, list]:
     """The unit handles the ticket again: the citizen was unsatisfied (重办, with an on-site
     verification first, R10) or the supervision centre ordered a re-investigation (R15).

@@ -85,11 +85,6 @@ class WorkCalendar:
         self._ensure(end.year)
         return bisect_right(self._ordinals, end.toordinal()) - bisect_right(self._ordinals, start.toordinal())
 
-    def working_days_from(self, start: date, end: date) -> int:
-        """Working days in [start, end)."""
-        self._ensure(max(start, end).year)
-        return bisect_left(self._ordinals, end.toordinal()) - bisect_left(self._ordinals, start.toordinal())
-
     def provisional_years(self, start: date, end: date) -> tuple[int, ...]:
         """Years in [start, end] counted without official data."""
         lo, hi = sorted((start.year, end.year))
