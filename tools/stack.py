@@ -215,7 +215,10 @@ class Stack:
 
     def write_state(self) -> None:
         """Live pids and ports in .data/stack.json, for operators and tests."""
-        (self.data_dir / "stack.json").write_text(json.dumps(self.describe(), indent=2))
+        path = self.data_dir / "stack.json"
+        temporary = path.with_suffix(".json.tmp")
+        temporary.write_text(json.dumps(self.describe(), indent=2))
+        os.replace(temporary, path)  # atomic: a reader never sees a half-written file
 
     def supervise(self) -> None:
         """Restart a process that dies; give up on one that keeps dying."""
