@@ -7,6 +7,7 @@ import logging
 import falcon
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
 
+from hotline_common import errors as e
 from hotline_common.errors import HotlineError
 from hotline_common.logs import correlation_id
 
@@ -41,10 +42,33 @@ def serialize_http_error(req, resp, exc: falcon.HTTPError) -> None:
     _send(resp, exc.status_code, body, dict(exc.headers or {}))
 
 
+# The one place a domain error becomes an HTTP status (most specific class first).
+STATUS = (
+    (e.ValidationFailed, 422, "Validation failed"),
+    (e.RuleViolation, 422, "Refused by rule"),
+    (e.NotFound, 404, "Not found"),
+    (e.NotAllowedHere, 403, "Not allowed in this environment"),
+    (e.Forbidden, 403, "Forbidden"),
+    (e.StaleVersion, 412, "Precondition failed"),
+    (e.Conflict, 409, "Conflict with the current state"),
+    (e.Unavailable, 503, "Service unavailable"),
+    (HotlineError, 500, "Internal error"),
+)
+
+
+def status_of(exc: HotlineError) -> tuple[int, str]:
+    for cls, status, title in STATUS:
+        if isinstance(exc, cls):
+            return status, title
+    return 500, "Internal error"
+
+
 def handle_hotline_error(req, resp, exc: HotlineError, params) -> None:
     extra = dict(exc.extra)
     errors = extra.pop("errors", None)
-    _send(resp, exc.status, problem(req, exc.status, exc.title, exc.detail, exc.code, errors=errors, **extra))
+    status, title = status_of(exc)
+    headers = {"Retry-After": "5"} if status == 503 else None
+    _send(resp, status, problem(req, status, title, exc.detail, exc.code, errors=errors, **extra), headers)
 
 
 def handle_rpc_timeout(req, resp, exc, params) -> None:

@@ -1,9 +1,11 @@
-"""Typed errors shared by domain rules, RPC and HTTP.
+"""Typed errors of the domain, with no transport in them.
 
-Pure Python: domain modules raise these; `hotline_common.nameko_ext` registers them with nameko so
-an RPC caller gets the same class back (not a RemoteError); the gateway maps them to
-RFC 9457 problem details by `status`. Arguments are (detail, extra); `extra` travels over RPC as a
-JSON string, because nameko turns every other non-string argument into its str().
+Pure Python: domain modules raise these; `service_base` registers them with nameko so an RPC caller
+gets the same class back (not a RemoteError); the gateway maps each class to an HTTP status and an
+RFC 9457 problem in one place (`gateway/problems.py`). An event reaction that meets one of them
+changes nothing and is acked ("no change"); it never burns retries.
+Arguments are (detail, extra); `extra` travels over RPC as a JSON string, because nameko turns every
+other non-string argument into its str().
 """
 from __future__ import annotations
 
@@ -11,8 +13,6 @@ import json
 
 
 class HotlineError(Exception):
-    status = 500
-    title = "Internal error"
     code = "internal"
 
     def __init__(self, detail: str = "", extra: dict | str | None = None):
@@ -26,8 +26,6 @@ class HotlineError(Exception):
 
 class ValidationFailed(HotlineError):
     """Input does not satisfy a schema or a rule. extra["errors"] maps field -> messages."""
-    status = 422
-    title = "Validation failed"
     code = "validation"
 
     def __init__(self, detail: str = "", extra: dict | None = None, *, errors: dict | None = None):
@@ -41,42 +39,30 @@ class ValidationFailed(HotlineError):
 
 
 class NotFound(HotlineError):
-    status = 404
-    title = "Not found"
     code = "not_found"
 
 
 class Forbidden(HotlineError):
-    status = 403
-    title = "Forbidden"
     code = "forbidden"
 
 
 class Conflict(HotlineError):
     """The command does not fit the current state (e.g. reply before leader review)."""
-    status = 409
-    title = "Conflict with the current state"
     code = "conflict"
 
 
 class StaleVersion(HotlineError):
     """Optimistic concurrency: the aggregate changed since the caller read it."""
-    status = 412
-    title = "Precondition failed"
     code = "stale_version"
 
 
 class RuleViolation(HotlineError):
     """A rule of the notice forbids the command (e.g. an extension asked too late, R8)."""
-    status = 422
-    title = "Refused by rule"
     code = "rule"
 
 
 class NotAllowedHere(HotlineError):
     """Refused in this environment (e.g. setting the clock in production)."""
-    status = 403
-    title = "Not allowed in this environment"
     code = "environment"
 
 
@@ -88,5 +74,14 @@ class TransientError(Exception):
     """A failure worth retrying later (store or broker unavailable, lost a race)."""
 
 
+class NotYet(TransientError):
+    """An event arrived before the one it follows (e.g. a reply before its dispatch): retry later."""
+
+
+class Unavailable(HotlineError):
+    """A dependency (store, broker) is down; the caller may retry after a while."""
+    code = "unavailable"
+
+
 TYPED_ERRORS = (HotlineError, ValidationFailed, NotFound, Forbidden, Conflict, StaleVersion,
-                RuleViolation, NotAllowedHere)
+                RuleViolation, NotAllowedHere, Unavailable)

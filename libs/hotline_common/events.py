@@ -79,19 +79,21 @@ class DomainEvent:
     data: dict = field(default_factory=dict)
 
 
-def envelope(event: DomainEvent, *, source_service: str, time: datetime,
+def envelope(event, *, source_service: str, time: datetime,
              correlation_id: str | None = None, event_id: str | None = None) -> dict:
+    """The CloudEvent for a typed event (messages.Event) or a DomainEvent."""
     event_id = event_id or str(uuid.uuid4())
+    typed = hasattr(event, "to_data")
     return {
         "specversion": "1.0",
         "id": event_id,
         "source": f"/hotline/{source_service}",
-        "type": event.type,
+        "type": event.full_type() if typed else event.type,
         "subject": event.subject,
         "time": iso(time),
         "datacontenttype": "application/json",
         "correlationid": correlation_id or event_id,
-        "data": event.data,
+        "data": event.to_data() if typed else event.data,
     }
 
 

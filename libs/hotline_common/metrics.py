@@ -11,3 +11,9 @@ OUTBOX_PUBLISHED = Counter("hotline_outbox_published_total", "Events published w
 PROVISIONAL_DEADLINES = Counter("hotline_provisional_deadlines_total",
                                 "Deadlines computed over a year without official calendar data", ["year"])
 TIMERS_FIRED = Counter("hotline_timers_fired_total", "Deadline timers fired", ["kind"])
+EVENTS_NO_CHANGE = Counter("hotline_events_no_change_total",
+                           "Events whose reaction could not apply to the current state (acked, nothing changed)",
+                           ["service", "type"])
+HANDLER_BUGS = Counter("hotline_event_handler_bugs_total",
+                       "Event reactions that raised an unexpected error (a bug: retried, then dead-lettered)",
+                       ["service", "type", "error"])

@@ -16,8 +16,8 @@ from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
 from .batching import GroupCommit
-
 from .errors import NotFound, StaleVersion, TransientError
+from .outbox import derived_event_id  # noqa: F401  (re-exported for fakes)
 
 _clients: dict[str, MongoClient] = {}
 _lock = threading.Lock()
@@ -76,17 +76,21 @@ class AggregateCollection:
 
     def insert(self, doc: dict, events: Iterable = (), *, cause: str | None = None) -> Applied:
         """Create an aggregate; a duplicate `_id` means the causing event was applied already."""
-        envelopes = self.outbox.wrap(events)
+        envelopes = self.outbox.wrap(events, cause=cause, key=doc["_id"])
         self.outbox.stage(self.name, doc["_id"], envelopes)
         full = {**doc, "version": 1, "event_ids": [e["id"] for e in envelopes],
                 "inbox": [cause] if cause else []}
         outcome = self.group.write(InsertOne(full))
         if outcome.error is not None:
-            self.outbox.discard(envelopes)
             exc = DuplicateKeyError(outcome.error.get("errmsg", "write error"), outcome.error.get("code"),
                                     outcome.error)
-            if outcome.error.get("code") == 11000 and cause is not None and duplicate_on(exc, "_id"):
+            if outcome.error.get("code") == 11000 and cause is not None and self._created_by(doc["_id"], cause):
+                # the same event created this document before: whichever unique index the store
+                # reported (the _id or another), it is already applied. Its events were published
+                # then, under the same derived ids, so nothing of ours is discarded that matters.
+                self.outbox.discard([e for e in envelopes if e["id"] not in self._event_ids(doc["_id"])])
                 return Applied(False)
+            self.outbox.discard(envelopes)
             raise exc
         self.outbox.committed(self.name, doc["_id"], envelopes)
         return Applied(True)
@@ -100,7 +104,7 @@ class AggregateCollection:
         `cause`: the id of the event being applied; a repeat is skipped (Applied(False)).
         `where`: further conditions; when they fail the update raises StaleVersion.
         """
-        envelopes = self.outbox.wrap(events)
+        envelopes = self.outbox.wrap(events, cause=cause, key=key)
         self.outbox.stage(self.name, key, envelopes)
         query: dict = {**(where or {}), "_id": key}
         if version is not None:
@@ -146,6 +150,15 @@ class AggregateCollection:
         raise StaleVersion(f"{self.name} {key} changed (now at version {current['version']})",
                            {"current_version": current["version"]})
 
+    def _created_by(self, key, cause: str) -> bool:
+        """A document inserted in reaction to `cause` has an `_id` derived from that event (the
+        ticket's id, a case id naming its cause), so if it exists, this reaction happened."""
+        return self.collection.count_documents({"_id": key}) > 0
+
+    def _event_ids(self, key) -> set:
+        doc = self.collection.find_one({"_id": key}, {"event_ids": 1}) or {}
+        return set(doc.get("event_ids", []))
+
     def _wrote(self, key, token: str) -> bool:
         return self.collection.count_documents({"_id": key, "writes": token}) > 0
 
@@ -156,23 +169,26 @@ class AggregateCollection:
         there first) is skipped and its events are never published. For timers: one command fires
         thousands of clocks.
         """
-        staged = [(key, version, changes, self.outbox.wrap(events)) for key, version, changes, events in items]
+        # the version a change starts from is its cause: a firing repeated after a crash gets the same ids
+        staged = [(key, version, changes, self.outbox.wrap(events, cause=f"v{version}", key=key))
+                  for key, version, changes, events in items]
         if not staged:
             return []
         self.outbox.stage_many([(self.name, key, envs) for key, _, _, envs in staged])
+        token = uuid.uuid4().hex[:12]  # tells this writer's changes from an identical one by another replica
         ops = []
         for key, version, changes, envs in staged:
-            update = {"$inc": {"version": 1}, "$set": changes}
+            update = {"$inc": {"version": 1}, "$set": changes,
+                      "$push": {"writes": {"$each": [token], "$slice": -WRITES_KEEP}}}
             if envs:
-                update["$push"] = {"event_ids": {"$each": [e["id"] for e in envs], "$slice": -EVENTS_KEEP}}
+                update["$push"]["event_ids"] = {"$each": [e["id"] for e in envs], "$slice": -EVENTS_KEEP}
             ops.append(UpdateOne({"_id": key, "version": version}, update))
         result = self.collection.bulk_write(ops, ordered=False)
         if result.matched_count == len(ops):
             applied = {key for key, *_ in staged}
         else:
-            recorded = {doc["_id"]: set(doc.get("event_ids", [])) for doc in
-                        self.collection.find({"_id": {"$in": [k for k, *_ in staged]}}, {"event_ids": 1})}
-            applied = {key for key, _, _, envs in staged if envs and envs[0]["id"] in recorded.get(key, ())}
+            applied = {doc["_id"] for doc in self.collection.find(
+                {"_id": {"$in": [k for k, *_ in staged]}, "writes": token}, {"_id": 1})}
         for key, _, _, envs in staged:
             if key in applied:
                 self.outbox.committed(self.name, key, envs)

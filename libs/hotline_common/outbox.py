@@ -22,6 +22,7 @@ import logging
 import queue
 import threading
 import time
+import uuid
 from datetime import timedelta
 from typing import Callable, Iterable
 
@@ -33,6 +34,7 @@ from . import serialization  # noqa: F401  registers the cloudevents serializer 
 from .batching import GroupCommit
 from .clock import Clock, utcnow
 from .events import HOTLINE_EXCHANGE, DomainEvent, envelope
+from .messages import Event
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,12 @@ OUTBOX = "outbox"
 SWEEP_MIN_AGE_SECONDS = 3.0   # the fast path normally publishes within milliseconds
 ORPHAN_AGE_SECONDS = 120.0    # a staged event whose state change never committed is dropped after this
 BATCH_MAX = 500
+
+
+def derived_event_id(cause: str, key, index: int, event_type: str) -> str:
+    """The id of the index-th event of the reaction to `cause` on aggregate `key`: the same inputs,
+    the same id, in every process and after any restart."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"hotline:{cause}:{key}:{index}:{event_type}"))
 
 
 def service_exchange(service: str) -> Exchange:
@@ -72,13 +80,19 @@ class Outbox:
         if self.collection is not None:
             self.collection.create_index([("at", ASCENDING)], name="age")
 
-    def wrap(self, events: Iterable) -> list[dict]:
+    def wrap(self, events: Iterable, cause: str | None = None, key=None) -> list[dict]:
+        """Envelopes for a change's events. A reaction (`cause` = the id of the event it reacts to)
+        gets ids derived from its cause, so the same reaction repeated after any crash publishes
+        the same ids and subscribers can deduplicate."""
         now = self.clock.now()
         cid = logs.correlation_id()
         out = []
-        for e in events:
-            if isinstance(e, DomainEvent):
-                out.append(envelope(e, source_service=self.service, time=now, correlation_id=cid))
+        for index, e in enumerate(events):
+            if isinstance(e, (DomainEvent, Event)):
+                event_id = derived_event_id(cause, key, index, e.full_type() if isinstance(e, Event) else e.type) \
+                    if cause else None
+                out.append(envelope(e, source_service=self.service, time=now, correlation_id=cid,
+                                    event_id=event_id))
             else:  # already an envelope
                 out.append(e)
         return out

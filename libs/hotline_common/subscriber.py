@@ -4,12 +4,18 @@ One durable inbox queue per service, bound to `hotline.events` for each event ty
 name; a worker per message. nameko acks a message even when its handler raised, so this entrypoint
 decides what happens to a failure before it acks:
 
-* success: ack;
-* poison (bad envelope, unknown type, a payload the handler cannot read): publish to the service's
-  dead-letter queue with the error, ack;
-* any other error: republish to the retry queue with a growing per-message TTL; when the TTL expires
-  RabbitMQ dead-letters it back into the inbox; after the last attempt it goes to the dead-letter
-  queue. Never an infinite requeue loop, never a silent drop.
+* success, or "no change" (a domain rule refused the reaction; dispatch.Handlers.react): ack;
+* poison: only a message that is not a well-formed event of a known type (bad envelope, or data
+  that does not match the type's JSON Schema, checked here before any handler sees it): publish to
+  the service's dead-letter queue with the error, ack;
+* a transient error (store or broker down, lost a race, an event ahead of its cause): republish to
+  the retry queue with a growing per-message TTL; when the TTL expires RabbitMQ dead-letters it back
+  into the inbox; after EVENT_MAX_ATTEMPTS it goes to the dead-letter queue;
+* any other exception is a bug in our code (KeyError, TypeError, ...): logged with its traceback,
+  counted (hotline_event_handler_bugs_total), retried BUG_MAX_ATTEMPTS times, then dead-lettered as
+  "bug" so a replay after the fix applies it. Never an infinite requeue loop, never a silent drop.
+* Every broker call while settling is inside the error handling: if the channel died, the message
+  is left unacked and the broker redelivers it when the consumer reconnects.
 """
 from __future__ import annotations
 
@@ -28,7 +34,8 @@ from pymongo.errors import PyMongoError
 
 from . import metrics
 from .serialization import ACCEPT
-from .errors import PoisonMessage, TransientError, ValidationFailed, StaleVersion, NotFound
+from . import event_schemas
+from .errors import PoisonMessage, StaleVersion, TransientError
 from .events import HOTLINE_EXCHANGE, parse_envelope
 from .settings import Settings
 
@@ -72,12 +79,12 @@ def service_queues(service: str, event_types) -> tuple[Queue, Queue, Queue]:
 
 
 def is_transient(exc: BaseException) -> bool:
-    return isinstance(exc, (TransientError, PyMongoError, StaleVersion, NotFound, ConnectionError, OSError))
+    return isinstance(exc, (TransientError, PyMongoError, StaleVersion, ConnectionError, OSError))
 
 
 def is_poison(exc: BaseException) -> bool:
-    # a payload that lacks or mistypes what the handler reads will fail the same way every time
-    return isinstance(exc, (PoisonMessage, ValidationFailed, KeyError, TypeError, ValueError))
+    # only a malformed message is poison; our own KeyError/TypeError is a bug, retried and alarmed
+    return isinstance(exc, PoisonMessage)
 
 
 def retry_delay_ms(attempt: int, base_ms: int) -> int:
@@ -150,32 +157,47 @@ class EventInbox(SharedExtension, ProviderCollector):
     def handle_message(self, body, message):
         try:
             event = parse_envelope(body)
+            event_schemas.check(event)
             provider = self._provider_for(event["type"])
         except PoisonMessage as exc:
             try:
                 self._dead_letter(message, body, exc, "poison")
-            except Exception:  # broker trouble: requeue; an exception here would kill the container
-                log.exception("could not dead-letter a poison message; requeueing")
-                self.queue_consumer.requeue_message(message)
+            except Exception:  # broker trouble: leave it unacked; the broker redelivers it
+                log.exception("could not dead-letter a poison message; it stays on the queue")
+                self._requeue(message)
             return
-        provider.handle_event(event, message)
+        try:
+            provider.handle_event(event, message)
+        except Exception:  # never let an error here kill the consumer thread
+            log.exception("could not start a worker for %s; it stays on the queue", event.get("id"))
+            self._requeue(message)
+
+    def _requeue(self, message) -> None:
+        try:
+            self.queue_consumer.requeue_message(message)
+        except Exception:  # the channel is gone: the broker redelivers unacked messages on reconnect
+            log.warning("could not requeue (channel closed); the broker will redeliver it")
 
     # -- settling a handled message
-    def settle(self, message, event: dict, exc_info) -> None:
+    def settle(self, message, event: dict, exc_info, outcome: str | None = None) -> None:
         service = self.container.service_name
-        if exc_info is None:
-            metrics.EVENTS_HANDLED.labels(service, event["type"], "ok").inc()
-            self.queue_consumer.ack_message(message)
-            return
-        exc = exc_info[1]
-        attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 1))
         try:
+            if exc_info is None:
+                metrics.EVENTS_HANDLED.labels(service, event["type"], outcome or "ok").inc()
+                self.queue_consumer.ack_message(message)
+                return
+            exc = exc_info[1]
+            attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 1))
             if is_poison(exc):
                 self._dead_letter(message, event, exc, "poison")
                 return
-            limit = self.settings.event_max_attempts if is_transient(exc) else BUG_MAX_ATTEMPTS
+            transient = is_transient(exc)
+            if not transient:
+                metrics.HANDLER_BUGS.labels(service, event["type"], type(exc).__name__).inc()
+                log.error("bug handling %s %s (attempt %d)", event["type"], event["id"], attempt, exc_info=exc_info)
+            limit = self.settings.event_max_attempts if transient else BUG_MAX_ATTEMPTS
             if attempt >= limit:
-                self._dead_letter(message, event, exc, "exhausted")
+                self._dead_letter(message, event, exc, "exhausted" if transient else "bug")
                 return
             delay = retry_delay_ms(attempt, self.settings.event_retry_base_ms)
             with get_producer(self.amqp_uri) as producer:
@@ -186,9 +208,9 @@ class EventInbox(SharedExtension, ProviderCollector):
             log.warning("event %s %s failed (attempt %d): %s; retry in %d ms",
                         event["type"], event["id"], attempt, _describe(exc), delay)
             self.queue_consumer.ack_message(message)
-        except Exception:  # could not park it: give it back to the broker rather than lose it
-            log.exception("could not retry or dead-letter event %s; requeueing", event.get("id"))
-            self.queue_consumer.requeue_message(message)
+        except Exception:  # could not park it: leave it to the broker rather than lose it
+            log.exception("could not settle event %s; it stays on the queue", event.get("id"))
+            self._requeue(message)
 
     def _dead_letter(self, message, body, exc, reason: str) -> None:
         service = self.container.service_name
@@ -237,10 +259,10 @@ class EventSubscriber(Entrypoint):
             self.container.spawn_worker(self, (event,), {}, context_data=context,
                                         handle_result=partial(self._handle_result, message, event))
         except ContainerBeingKilled:
-            self.inbox.queue_consumer.requeue_message(message)
+            self.inbox._requeue(message)
 
     def _handle_result(self, message, event, worker_ctx, result, exc_info):
-        self.inbox.settle(message, event, exc_info)
+        self.inbox.settle(message, event, exc_info, result if isinstance(result, str) else None)
         return result, exc_info
 
 
