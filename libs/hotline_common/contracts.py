@@ -44,7 +44,7 @@ def asyncapi() -> str:
     operations = {}
     for service in sorted({c.SOURCE for c in classes}, key=["intake", "routing", "sla", "escalation",
                                                               "bulletin", "notify"].index):
-        mine = [c for c in classes if c.SOURCE == service]
+        mine = [c for c in classes if service == c.SOURCE]
         channels[f"{service}_events"] = {
             "address": f"{service}.events", "title": f"what {service} publishes (bound to hotline.events)",
             "messages": {key[c]: {"$ref": f"#/components/messages/{key[c]}"} for c in mine},

@@ -25,9 +25,10 @@ from __future__ import annotations
 import dataclasses
 import enum
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from . import metrics
 from .actors import Actor
@@ -57,7 +58,7 @@ class Received(Generic[E]):
     source: str = ""
 
     @classmethod
-    def of(cls, envelope: dict) -> "Received":
+    def of(cls, envelope: dict) -> Received:
         event_cls = event_class(envelope["type"])
         if event_cls is None:
             raise PoisonMessage(f"unknown event type {envelope['type']}")
@@ -150,7 +151,7 @@ def entrypoints(table: Handlers):
         if table.events:
             def on_event(self, envelope):
                 return table.react(self.app, envelope).value
-            setattr(cls, "on_event", subscribe(*table.event_types())(on_event))
+            cls.on_event = subscribe(*table.event_types())(on_event)
         cls.handlers = table
         return cls
     return decorate

@@ -19,7 +19,7 @@ def _registry() -> Registry:
     return Registry().with_resource("envelope.schema.json", Resource.from_contents(envelope))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def validator(full_type: str) -> Draft202012Validator | None:
     cls = event_class(full_type)
     if cls is None:

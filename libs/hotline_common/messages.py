@@ -25,7 +25,7 @@ TicketType = Literal["consult", "suggest", "help", "complain", "report"]
 Role = Literal["operator", "unit_handler", "unit_leader", "supervisor", "admin", "subscriber", "system"]
 
 
-def meta(**schema: Any) -> dict:
+def meta(**schema: Any) -> dict[str, Any]:
     """JSON Schema keywords for a field (minimum, pattern, description, ...)."""
     return {"schema": schema}
 
@@ -54,23 +54,23 @@ class Event:
     TYPE: ClassVar[str] = ""
     SOURCE: ClassVar[str] = ""
 
-    ticket_id: str
-    number: str
-
     @classmethod
     def full_type(cls) -> str:
         return PREFIX + cls.TYPE
 
     @property
     def subject(self) -> str:
-        return self.number
+        """The CloudEvents subject: the ticket number (or, for a record about no ticket, its unit)."""
+        return str(getattr(self, "number", None) or getattr(self, "unit_id", None) or "")
 
-    def to_data(self) -> dict:
-        return to_jsonable(self)
+    def to_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = to_jsonable(self)
+        return data
 
     @classmethod
-    def from_data(cls: type[E], data: dict) -> E:
-        return from_jsonable(cls, data)
+    def from_data(cls: type[E], data: dict[str, Any]) -> E:
+        event: E = from_jsonable(cls, data)
+        return event
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,7 +114,7 @@ def load_all() -> dict[str, type[Event]]:
     return EVENT_CLASSES
 
 
-_loaded: list = []
+_loaded: list[bool] = []
 
 
 # -- to and from JSON ----------------------------------------------------------------------------
@@ -151,10 +151,10 @@ def from_jsonable(tp: Any, value: Any) -> Any:
     return value
 
 
-_HINTS: dict = {}
+_HINTS: dict[Any, dict[str, Any]] = {}
 
 
-def _hints(cls) -> dict:
+def _hints(cls: Any) -> dict[str, Any]:
     if cls not in _HINTS:
         _HINTS[cls] = get_type_hints(cls)
     return _HINTS[cls]
@@ -162,7 +162,7 @@ def _hints(cls) -> dict:
 
 # -- JSON Schema -----------------------------------------------------------------------------------
 
-def json_schema(tp: Any, extra: dict | None = None) -> dict:
+def json_schema(tp: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The JSON Schema (2020-12) of a field type."""
     schema = _schema(tp)
     if extra:
@@ -170,7 +170,7 @@ def json_schema(tp: Any, extra: dict | None = None) -> dict:
     return schema
 
 
-def _schema(tp: Any) -> dict:
+def _schema(tp: Any) -> dict[str, Any]:
     if tp is Instant:
         return {"type": "string", "format": "date-time", "pattern": "Z$"}
     if tp is Day:
@@ -211,23 +211,24 @@ def _schema(tp: Any) -> dict:
     raise TypeError(f"no JSON Schema for {tp!r}")
 
 
-def object_schema(cls: type, exclude: tuple = (), titled: bool = False) -> dict:
+def object_schema(cls: Any, exclude: tuple[str, ...] = (), titled: bool = False) -> dict[str, Any]:
     hints = _hints(cls)
-    properties, required = {}, []
+    properties: dict[str, Any] = {}
+    required: list[str] = []
     for f in fields(cls):
         if f.name in exclude:
             continue
         properties[f.name] = json_schema(hints[f.name], f.metadata.get("schema"))
         if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             required.append(f.name)
-    schema: dict = {"type": "object", "required": sorted(required), "properties": properties,
+    schema: dict[str, Any] = {"type": "object", "required": sorted(required), "properties": properties,
                     "additionalProperties": False}
     if titled and cls.__doc__ and not cls.__doc__.startswith(cls.__name__ + "("):
         schema["description"] = " ".join(cls.__doc__.split())
     return schema
 
 
-def event_schema(cls: type[Event]) -> dict:
+def event_schema(cls: type[Event]) -> dict[str, Any]:
     """The whole CloudEvent's schema for one event class: envelope + typed data."""
     data = object_schema(cls, titled=True)
     title = data.pop("description", cls.__name__)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import copy
 import threading
 import uuid
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from .clock import FixedClock  # noqa: F401  re-exported: the clock fake
 from .errors import NotFound, StaleVersion
@@ -239,7 +240,7 @@ class FakeRpc:
         self.answers: dict = dict(answers or {})
         self.calls: list[tuple] = []
 
-    def on(self, service: str, method: str, fn: Callable | Any) -> "FakeRpc":
+    def on(self, service: str, method: str, fn: Callable | Any) -> FakeRpc:
         self.answers[(service, method)] = fn if callable(fn) else (lambda *a, _v=fn: _v)
         return self
 

@@ -9,8 +9,15 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal  # noqa: F401
 
 from hotline_common.messages import (  # noqa: F401
-    ActorRef, Day, Event, Instant, TicketType, constrained, register,
+    ActorRef,
+    Day,
+    Event,
+    Instant,
+    TicketType,
+    constrained,
+    register,
 )
+
 
 @register
 @dataclass(frozen=True, kw_only=True)

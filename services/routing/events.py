@@ -11,8 +11,15 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal  # noqa: F401
 
 from hotline_common.messages import (  # noqa: F401
-    ActorRef, Day, Event, Instant, TicketType, constrained, register,
+    ActorRef,
+    Day,
+    Event,
+    Instant,
+    TicketType,
+    constrained,
+    register,
 )
+
 
 @dataclass(frozen=True, kw_only=True)
 class UnitRef:
