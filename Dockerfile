@@ -1,6 +1,7 @@
 # One image for every service and the gateway; the command picks which (docker-compose.yml, k8s/).
 FROM python:3.11-slim
-ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 HOTLINE_ENV=production
+ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 HOTLINE_ENV=production \
+    PYTHONPATH=/app
 WORKDIR /app
 COPY requirements.txt .
 RUN pip install -r requirements.txt

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test test-unit test-integration test-e2e token bench venv broker clean
+.PHONY: run test test-unit test-integration test-e2e token bench chaos venv broker clean
 
 ## make run: start RabbitMQ if needed, the embedded MongoDB (unless MONGO_URI), five services and the gateway
 run: venv broker
@@ -31,6 +31,10 @@ token: venv
 ## make bench: the pipeline benchmark against a stack started by `make run` (see bench/README.md)
 bench: venv
 	$(PY) bench/pipeline.py $(BENCH_ARGS)
+
+## make chaos [CHAOS_ARGS="--only broker,store -n 300"]: faults on a RabbitMQ node and a stack of its own (issue 9)
+chaos: venv
+	$(PY) -m tools.chaos $(CHAOS_ARGS)
 
 venv: $(STAMP)
 

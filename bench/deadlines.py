@@ -31,6 +31,7 @@ from hotline_common.outbox import Outbox  # noqa: E402
 from hotline_common.settings import Settings  # noqa: E402
 from services.sla.calendar_source import build_calendar  # noqa: E402
 from services.sla.domain import compute_deadline  # noqa: E402
+from services.sla.handlers import fire_timers  # noqa: E402
 from services.sla.service import build  # noqa: E402
 
 UTC = timezone.utc
@@ -54,7 +55,7 @@ def embedded_server() -> tuple[str, subprocess.Popen]:
 
 def clock_doc(i: int, fire_at: datetime) -> dict:
     return {"_id": f"t{i:08d}", "number": f"AS20261101{i:06d}"[-16:], "type": "help", "unit_id": f"unit.{i % 40}",
-            "unit_leaders": [], "dispatch_no": 1, "state": "running", "started_at": fire_at - timedelta(days=28),
+            "unit_leaders": [], "dispatch_no": 1, "round": 1, "state": "running", "started_at": fire_at - timedelta(days=28),
             "working_days": 20, "extended_days": 0, "extensions": [], "event_seq": 1,
             "due_date": (fire_at + timedelta(hours=8)).date().isoformat(), "due_at": fire_at + timedelta(days=1),
             "provisional_years": [], "warn_at": fire_at, "fired": {"due_soon": False, "overdue": False},
@@ -124,13 +125,13 @@ def main() -> int:
         assert len(due) == args.k, len(due)
 
         start = time.perf_counter()
-        fired = sla.tick()
+        fired = fire_timers(sla)
         result["find_and_fire_seconds"] = round(time.perf_counter() - start, 2)
         result["fired"] = fired
         result["fired_per_s"] = round(fired / result["find_and_fire_seconds"], 1)
         result["events_staged"] = database.outbox.count_documents({})
         start = time.perf_counter()
-        again = sla.tick()
+        again = fire_timers(sla)
         result["second_tick_fired"] = again
         result["second_tick_seconds"] = round(time.perf_counter() - start, 3)
     finally:

@@ -48,18 +48,22 @@ def ticket(i: int) -> dict:
 class DeadlineTap:
     """Counts deadline.set events for the tickets of this run."""
 
-    def __init__(self, amqp_uri: str):
+    def __init__(self, amqp_uri: str, on_seen=None):
         self.amqp_uri = amqp_uri
         self.seen: dict[str, float] = {}
         self.stop = threading.Event()
         self.ready = threading.Event()
+        self.on_seen = on_seen
 
     def run(self):
         queue = Queue(f"bench-{uuid.uuid4().hex[:6]}", Exchange(HOTLINE_EXCHANGE, "topic", durable=True),
                       routing_key=T.DEADLINE_SET, exclusive=True, auto_delete=True)
         with Connection(self.amqp_uri) as conn:
             def on(body, message):
-                self.seen.setdefault(body["subject"], time.perf_counter())
+                if body["subject"] not in self.seen:
+                    self.seen[body["subject"]] = time.perf_counter()
+                    if self.on_seen is not None:
+                        self.on_seen(body["subject"])
                 message.ack()
             with conn.Consumer(queue, callbacks=[on], accept=["json", "cloudevents"], prefetch_count=500):
                 self.ready.set()
@@ -113,6 +117,55 @@ def broker_floor(amqp_uri: str, n: int) -> float:
         return n / (time.perf_counter() - start)
 
 
+class VisibilityProbe:
+    """How long after its deadline.set event a ticket's view shows the deadline: every `every`-th
+    ticket seen by the tap is read (GET /v1/tickets/{n}) every 50 ms until it does."""
+
+    def __init__(self, url: str, token: str, every: int = 10, threads: int = 2):
+        import queue
+        self.url, self.token, self.every = url, token, every
+        self.pending: "queue.Queue" = queue.Queue()
+        self.lags: list[float] = []
+        self.count = 0
+        self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(threads)]
+        for t in self.threads:
+            t.start()
+
+    def seen(self, number: str) -> None:
+        self.count += 1
+        if self.count % self.every == 0:
+            self.pending.put((number, time.perf_counter()))
+
+    def run(self) -> None:
+        session = requests.Session()
+        session.headers.update({"Authorization": f"Bearer {self.token}"})
+        while True:
+            item = self.pending.get()
+            if item is None:
+                return
+            number, at = item
+            while time.perf_counter() - at < 60:
+                try:
+                    if session.get(f"{self.url}/v1/tickets/{number}", timeout=30).json().get("deadline"):
+                        self.lags.append(time.perf_counter() - at)
+                        break
+                except (requests.RequestException, ValueError):
+                    pass
+                time.sleep(0.05)
+
+    def finish(self) -> dict:
+        for _ in self.threads:
+            self.pending.put(None)
+        for t in self.threads:
+            t.join(90)
+        lags = sorted(self.lags)
+        if not lags:
+            return {}
+        return {"visible_lag_samples": len(lags), "visible_lag_p50_ms": round(statistics.median(lags) * 1000),
+                "visible_lag_p99_ms": round(lags[max(0, int(len(lags) * 0.99) - 1)] * 1000),
+                "visible_lag_max_ms": round(lags[-1] * 1000)}
+
+
 def wait_for_view(url, token, amqp_uri, numbers, start, deadline) -> float | None:
     """Seconds from the first POST until every ticket's view shows its deadline (intake caught up)."""
     import random
@@ -140,6 +193,11 @@ def main() -> int:
     parser.add_argument("--url", default=None)
     parser.add_argument("--floor", type=int, default=2000, help="operations for the store and broker floors")
     parser.add_argument("--wait", type=float, default=300, help="seconds to wait for every ticket to get through")
+    parser.add_argument("--rate", type=float, default=0,
+                        help="open loop: offer this many tickets/s (0: as fast as the C clients go)")
+    parser.add_argument("--profile", action="store_true",
+                        help="store commands, documents written and broker deliveries per ticket (storeprofile.py)")
+    parser.add_argument("--no-floors", action="store_true", help="skip the store and broker floors")
     args = parser.parse_args()
 
     data_dir = Path(os.environ.get("HOTLINE_DATA_DIR", REPO / ".data"))
@@ -151,10 +209,11 @@ def main() -> int:
     token = mint(secret, "hotline-12345", role="operator", user_id="bench")
 
     # the floors first, on an idle system
-    store = store_floor(mongo_uri, args.floor)
-    broker = broker_floor(amqp_uri, args.floor)
+    store = 0.0 if args.no_floors else store_floor(mongo_uri, args.floor)
+    broker = 0.0 if args.no_floors else broker_floor(amqp_uri, args.floor)
 
-    tap = DeadlineTap(amqp_uri)
+    probe = VisibilityProbe(url, token)
+    tap = DeadlineTap(amqp_uri, on_seen=probe.seen)
     tap_thread = threading.Thread(target=tap.run, daemon=True)
     tap_thread.start()
     tap.ready.wait(10)
@@ -165,6 +224,12 @@ def main() -> int:
     lock = threading.Lock()
     counter = iter(range(args.n))
 
+    profile = None
+    if args.profile:
+        from storeprofile import StoreProfile
+        profile = StoreProfile(mongo_uri, amqp_uri)
+        profile.start()
+
     def client():
         session = requests.Session()
         session.headers.update({"Authorization": f"Bearer {token}"})
@@ -173,6 +238,10 @@ def main() -> int:
                 i = next(counter, None)
             if i is None:
                 return
+            if args.rate:  # open loop: ticket i is offered at start + i / rate, late or not
+                delay = start + i / args.rate - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
             t0 = time.perf_counter()
             response = session.post(url + "/v1/tickets", json=ticket(i), timeout=30)
             dt = time.perf_counter() - t0
@@ -199,6 +268,8 @@ def main() -> int:
     tap.stop.set()
     # what a user sees: intake's ticket view has caught up when its inbox queue is empty
     visible_s = wait_for_view(url, token, amqp_uri, numbers, start, deadline)
+    lag = probe.finish()
+    report = profile.stop(len(numbers)) if profile is not None else None
 
     lat = sorted(latencies)
     pipeline = len(through) / through_s if through else 0.0
@@ -209,12 +280,18 @@ def main() -> int:
         "visible_per_s": round(len(numbers) / visible_s, 1) if visible_s else None,
         "create_p50_ms": round(statistics.median(lat) * 1000, 1) if lat else None,
         "create_p99_ms": round(lat[int(len(lat) * 0.99) - 1] * 1000, 1) if lat else None,
+        "offered_per_s": args.rate or None,
+        **lag,
         "store_floor_inserts_per_s": round(store, 1),
         "broker_floor_msgs_per_s": round(broker, 1),
         "pipeline_vs_store_floor": round(pipeline / store, 3) if store else None,
         "pipeline_vs_broker_floor": round(pipeline / broker, 3) if broker else None,
     }
     print(json.dumps(result, indent=2))
+    if report is not None:
+        from storeprofile import table
+        print(json.dumps(report, indent=2))
+        print(table(report))
     if errors:
         print("first errors:", *errors[:5], sep="\n  ", file=sys.stderr)
     return 0 if len(through) == args.n and not errors else 1

@@ -9,16 +9,17 @@ from functools import partial
 
 import falcon
 import falcon.media
-
 from hotline_common import logs
 from hotline_common.settings import Settings
 
 from . import problems
 from .auth import TokenVerifier, local_secret
-from .middleware import Authentication, Correlation
+from .body import BodyLimits
+from .middleware import Authentication, BodySize, Correlation
+from .ratelimit import AddressLimit, Buckets, Policy, TokenLimit
 from .resources.health import Health, Metrics, Ready
-from .resources import bulletin, directory, followup, sla, workflow
-from .resources.tickets import Ticket, Tickets
+from .resources.route import RouteResource
+from .routes import ROUTES, by_path
 from .rpc import RpcClients
 
 
@@ -36,7 +37,15 @@ JSON = falcon.media.JSONHandler(dumps=partial(json.dumps, default=_default, ensu
 
 def create_app(settings: Settings, rpc, verifier: TokenVerifier | None = None) -> falcon.App:
     verifier = verifier or TokenVerifier(jwt_secret(settings), settings.jwt_issuer)
-    app = falcon.App(middleware=[Correlation(), Authentication(verifier)])
+    limits = BodyLimits(settings.gateway_max_body_bytes, settings.gateway_max_json_depth,
+                        settings.gateway_body_timeout_seconds)
+    app = falcon.App(middleware=[
+        Correlation(),
+        BodySize(limits.max_bytes),
+        AddressLimit(buckets(Policy.parse("address", settings.gateway_rate_limit_address))),
+        Authentication(verifier),
+        TokenLimit(buckets(Policy.parse("token", settings.gateway_rate_limit_token))),
+    ])
     app.req_options.media_handlers.update({falcon.MEDIA_JSON: JSON})
     app.resp_options.media_handlers.update({falcon.MEDIA_JSON: JSON})
     app.req_options.strip_url_path_trailing_slash = True
@@ -45,14 +54,13 @@ def create_app(settings: Settings, rpc, verifier: TokenVerifier | None = None) -
     app.add_route("/healthz", Health())
     app.add_route("/readyz", Ready(rpc))
     app.add_route("/metrics", Metrics(os.environ.get("PROMETHEUS_MULTIPROC_DIR")))
-    app.add_route("/v1/tickets", Tickets(rpc))
-    app.add_route("/v1/tickets/{key}", Ticket(rpc))
-    workflow.add_routes(app, rpc)
-    directory.add_routes(app, rpc)
-    sla.add_routes(app, rpc)
-    followup.add_routes(app, rpc)
-    bulletin.add_routes(app, rpc)
+    for path, routes in by_path(ROUTES).items():  # the one way a route is wired (gateway/routes.py)
+        app.add_route(path, RouteResource(rpc, routes, limits))
     return app
+
+
+def buckets(policy: Policy | None) -> Buckets | None:
+    return Buckets(policy) if policy else None
 
 
 def jwt_secret(settings: Settings) -> str:

@@ -1,7 +1,10 @@
 """gunicorn settings for the gateway, from environment variables. Threads, never eventlet."""
 import os
 
-bind = f"{os.environ.get('GATEWAY_HOST', '0.0.0.0')}:{os.environ.get('GATEWAY_PORT', '8000')}"
+# Local runs (`make run`) listen on the loopback like every other process of the stack; the image runs
+# with HOTLINE_ENV=production, where the container's port must be reachable from outside it.
+_default_host = "0.0.0.0" if os.environ.get("HOTLINE_ENV") == "production" else "127.0.0.1"
+bind = f"{os.environ.get('GATEWAY_HOST', _default_host)}:{os.environ.get('GATEWAY_PORT', '8000')}"
 workers = int(os.environ.get("GATEWAY_WORKERS", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("GATEWAY_THREADS", "8"))

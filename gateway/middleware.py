@@ -1,11 +1,12 @@
-"""Cross-cutting request handling: correlation id, authentication, body guard."""
+"""Cross-cutting request handling: correlation id, body size, authentication (rate limits in
+`ratelimit`, the body itself in `body`)."""
 from __future__ import annotations
 
 import falcon
-
 from hotline_common import logs
 
 from .auth import InvalidToken, TokenVerifier
+from .body import too_large
 
 CORRELATION_HEADER = "X-Correlation-Id"
 
@@ -20,6 +21,19 @@ class Correlation:
         logs._local.correlation_id = None
 
 
+class BodySize:
+    """413 before anything else when Content-Length says the body is too large (the body reader
+    also stops at the limit when a client lies)."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+
+    def process_request(self, req, resp):
+        if (req.content_length or 0) > self.max_bytes:
+            resp.set_header("Connection", "close")  # we will not read what it sends
+            raise too_large(self.max_bytes)
+
+
 class Authentication:
     """Every resource needs a bearer token unless it says `auth_required = False`."""
 
@@ -31,43 +45,13 @@ class Authentication:
             return
         header = req.get_header("Authorization") or ""
         scheme, _, token = header.partition(" ")
+        token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise falcon.HTTPUnauthorized(title="Authentication required",
                                           description="send Authorization: Bearer <token>",
                                           challenges=['Bearer realm="12345"'])
         try:
-            req.context.actor = self.verifier.actor(token.strip())
+            req.context.actor = self.verifier.actor(token)
         except InvalidToken as exc:
             raise falcon.HTTPUnauthorized(title="Invalid token", description=str(exc),
                                           challenges=['Bearer realm="12345", error="invalid_token"'])
-
-
-def _bad_keys(value, path="") -> list[str]:
-    """Keys that could smuggle MongoDB operators or paths into a query: `$...` or containing `.`."""
-    bad = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            here = f"{path}.{key}" if path else str(key)
-            if not isinstance(key, str) or key.startswith("$") or "." in key:
-                bad.append(here)
-            bad.extend(_bad_keys(item, here))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            bad.extend(_bad_keys(item, f"{path}[{i}]"))
-    return bad
-
-
-def json_body(req) -> dict:
-    """The request's JSON object, refused when it is not an object or carries operator-like keys."""
-    if req.content_length in (None, 0):
-        raise falcon.HTTPBadRequest(title="Body required", description="send a JSON object")
-    if not (req.content_type or "").startswith("application/json"):
-        raise falcon.HTTPUnsupportedMediaType(description="send Content-Type: application/json")
-    body = req.get_media()
-    if not isinstance(body, dict):
-        raise falcon.HTTPBadRequest(title="Body must be a JSON object")
-    bad = _bad_keys(body)
-    if bad:
-        raise falcon.HTTPBadRequest(title="Forbidden keys",
-                                    description="keys may not start with '$' or contain '.': " + ", ".join(bad))
-    return body

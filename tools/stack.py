@@ -7,7 +7,19 @@ request, restarts a service that dies, and stops everything it started on Ctrl-C
 
 Environment (all optional): AMQP_URI, MONGO_URI, EMBEDDED_MONGO_PORT (27017), GATEWAY_PORT (8000),
 SERVICE_PORT_BASE (8100: intake 8101 ... bulletin 8105), HOTLINE_DATA_DIR (.data), CLOCK_MODE
-(controllable outside production), HOTLINE_ENV.
+(controllable outside production), HOTLINE_ENV, QUEUE_TYPE (quorum).
+
+Durability (issue 9): the embedded server fsyncs every commit (`--sync-on-commit`; an acknowledged
+write survives `kill -9`; EMBEDDED_MONGO_SYNC=0 turns it off, for measurements only) and keeps a
+bounded oplog (EMBEDDED_MONGO_OPLOG_SECONDS, 300; EMBEDDED_MONGO_OPLOG_ENTRIES, 20000: nothing here
+tails a change stream today, so only a short window is needed).
+
+Broker users (issue 9, tools/brokerusers.py): when the broker is local and `rabbitmqctl` works, each
+service, the gateway and each external subscriber named in BROKER_SUBSCRIBERS (comma-separated) get
+their own RabbitMQ user (passwords in <data dir>/broker-users.json), and each process connects as its
+own; AMQP_URI stays the administrator the topology is declared with. BROKER_NODE names the node for
+`rabbitmqctl -n` (a second local node); BROKER_USERS=off skips this. When it cannot, every process
+uses AMQP_URI, and the launcher says so.
 """
 from __future__ import annotations
 
@@ -109,6 +121,16 @@ def wait_until(check, timeout: float, what: str) -> None:
     raise RuntimeError(f"{what} not ready after {timeout:.0f}s")
 
 
+def embedded_mongo_argv(env: dict, port: int, storage: Path) -> list[str]:
+    argv = [str(Path(sys.executable).parent / "secantusd-py"), "--host", "127.0.0.1", "--port", str(port),
+            "--storage-path", str(storage), "--log-level", "WARNING",
+            "--oplog-retention-seconds", env.get("EMBEDDED_MONGO_OPLOG_SECONDS", "300"),
+            "--oplog-max-entries", env.get("EMBEDDED_MONGO_OPLOG_ENTRIES", "20000")]
+    if env.get("EMBEDDED_MONGO_SYNC", "1") != "0":
+        argv.append("--sync-on-commit")  # an acknowledged write survives kill -9 (issue 9)
+    return argv
+
+
 class Stack:
     def __init__(self, environ: dict):
         self.environ = dict(environ)
@@ -145,26 +167,66 @@ class Stack:
                                "or point MONGO_URI at a MongoDB")
         storage = self.data_dir / "mongo"
         storage.mkdir(parents=True, exist_ok=True)
-        child = Child("mongo", [str(Path(sys.executable).parent / "secantusd-py"), "--host", "127.0.0.1",
-                                "--port", str(port), "--storage-path", str(storage), "--log-level", "WARNING"],
-                      dict(env), self.logs / "mongo.log")
+        child = Child("mongo", embedded_mongo_argv(env, port, storage), dict(env), self.logs / "mongo.log")
         child.start()
         self.children.append(child)
         env["MONGO_URI"] = embedded_uri(port)
         wait_until(lambda: port_open("127.0.0.1", port) or not child.alive(), 60, "embedded MongoDB")
         if not child.alive():
             raise RuntimeError(f"the embedded MongoDB server exited; see {child.log_path}")
-        log(f"embedded MongoDB (secantusdb) on 127.0.0.1:{port}, data in {storage}")
+        durable = "fsync on every commit" if "--sync-on-commit" in child.argv else "NOT fsynced on commit"
+        log(f"embedded MongoDB (secantusdb) on 127.0.0.1:{port}, data in {storage} ({durable})")
 
     def declare_topology(self, env: dict) -> None:
-        from .topology import declare_all
-        declare_all(env["AMQP_URI"])
+        from .topology import MigrationRefused, declare_all
+        try:
+            declare_all(env["AMQP_URI"])
+        except MigrationRefused as exc:
+            raise RuntimeError(str(exc)) from None
+
+    def provision_broker_users(self, env: dict) -> None:
+        """Each process its own broker user (tools/brokerusers.py), or AMQP_URI for all, said aloud."""
+        from . import brokerusers
+        self.amqp_uris = {}
+        self.provisioned_vhost = None
+        if env.get("BROKER_USERS", "auto") == "off":
+            log("BROKER_USERS=off: every process connects with AMQP_URI")
+            return
+        subscribers = self.subscribers(env)
+        try:
+            self.amqp_uris = brokerusers.provision(env["AMQP_URI"], self.data_dir, subscribers,
+                                                   node=env.get("BROKER_NODE") or None)
+        except brokerusers.ProvisionError as exc:
+            log(f"could not give each service its own broker user ({exc}); every process connects with "
+                "AMQP_URI, so any of them may publish any event")
+            return
+        self.provisioned_vhost = brokerusers.vhost_of(env["AMQP_URI"])
+        log(f"broker users: each service, the gateway{' and ' + ', '.join(subscribers) if subscribers else ''} "
+            f"connect as their own (passwords in {brokerusers.passwords_file(self.data_dir)})")
+
+    @staticmethod
+    def subscribers(env: dict) -> tuple:
+        return tuple(n.strip() for n in env.get("BROKER_SUBSCRIBERS", "").split(",") if n.strip())
+
+    def amqp_uri_for(self, env: dict, name: str) -> str:
+        return getattr(self, "amqp_uris", {}).get(name, env["AMQP_URI"])
+
+    def remove_broker_users(self) -> None:
+        """Users made for a throwaway vhost (tests) go with it; those of "/" stay for the next run."""
+        if getattr(self, "provisioned_vhost", None) in (None, "/"):
+            return
+        from . import brokerusers
+        try:
+            brokerusers.remove(self.env["AMQP_URI"], self.subscribers(self.env), node=self.env.get("BROKER_NODE") or None)
+        except Exception as exc:  # best effort: the users cannot do anything once their vhost is gone
+            log(f"could not remove the broker users of {self.provisioned_vhost}: {exc}")
 
     def service_children(self, env: dict) -> list[Child]:
         children = []
         for offset, (name, path) in enumerate(SERVICES.items(), start=1):
             port = self.port_base + offset
-            child_env = {**env, "HOTLINE_SERVICE": name, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"}
+            child_env = {**env, "HOTLINE_SERVICE": name, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}",
+                         "AMQP_URI": self.amqp_uri_for(env, name)}
             argv = [sys.executable, "-m", "nameko", "run", path, "--config", str(REPO_ROOT / "config/nameko.yaml")]
             children.append(Child(name, argv, child_env, self.logs / f"{name}.log",
                                   ready_url=f"http://127.0.0.1:{port}/readyz"))
@@ -176,7 +238,7 @@ class Stack:
         for stale in prom_dir.glob("*.db"):
             stale.unlink()
         child_env = {**env, "GATEWAY_PORT": str(self.gateway_port), "PROMETHEUS_MULTIPROC_DIR": str(prom_dir),
-                     "HOTLINE_SERVICE": "gateway"}
+                     "HOTLINE_SERVICE": "gateway", "AMQP_URI": self.amqp_uri_for(env, "gateway")}
         argv = [sys.executable, "-m", "gunicorn", "-c", str(REPO_ROOT / "gateway/gunicorn.conf.py"),
                 "gateway.app:get_app()"]
         return Child("gateway", argv, child_env, self.logs / "gateway.log",
@@ -189,6 +251,8 @@ class Stack:
         if not env.get("MONGO_URI"):
             self.start_embedded_mongo(env)
         self.declare_topology(env)
+        self.env = env
+        self.provision_broker_users(env)
         if port_open("127.0.0.1", self.gateway_port):
             raise RuntimeError(f"port {self.gateway_port} is already in use; set GATEWAY_PORT")
         services = self.service_children(env)
@@ -211,7 +275,9 @@ class Stack:
         return {"url": f"http://127.0.0.1:{self.gateway_port}",
                 "pids": {c.name: c.pid for c in self.children},
                 "health": {c.name: c.ready_url.rsplit("/", 1)[0] for c in self.children if c.ready_url},
-                "logs": str(self.logs), "mongo_uri": self.env.get("MONGO_URI")}
+                "logs": str(self.logs), "mongo_uri": self.env.get("MONGO_URI"),
+                "broker_users": sorted(getattr(self, "amqp_uris", {})),
+                "queue_type": self.env.get("QUEUE_TYPE", "quorum")}
 
     def write_state(self) -> None:
         """Live pids and ports in .data/stack.json, for operators and tests."""
@@ -241,6 +307,7 @@ class Stack:
             if child.alive():
                 log(f"stopping {child.name}")
             child.stop()
+        self.remove_broker_users()
 
 
 def banner(stack: Stack) -> str:

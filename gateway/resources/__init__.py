@@ -1,1 +1,2 @@
-"""Falcon resources, one per noun; each gets its collaborators in __init__ (thin: HTTP <-> RPC)."""
+"""Falcon resources: `route.RouteResource` serves every route of gateway/routes.py; `health` has the
+gateway's own /healthz, /readyz and /metrics."""

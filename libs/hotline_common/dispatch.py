@@ -32,7 +32,7 @@ from typing import Any, Generic, TypeVar
 
 from . import metrics
 from .actors import Actor
-from .errors import HotlineError, NotYet, PoisonMessage, ValidationFailed
+from .errors import HotlineError, NotYet, PoisonMessage, StaleVersion, Unavailable, ValidationFailed
 from .messages import Command, Event, event_class
 from .timeutil import parse_iso
 from .validation import load
@@ -56,6 +56,8 @@ class Received(Generic[E]):
     id: str
     time: datetime
     source: str = ""
+    # the CloudEvent as it arrived, for a reaction that keeps it whole (bulletin's facts and feed, D5)
+    envelope: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, envelope: dict) -> Received:
@@ -63,7 +65,7 @@ class Received(Generic[E]):
         if event_cls is None:
             raise PoisonMessage(f"unknown event type {envelope['type']}")
         return cls(event_cls.from_data(envelope["data"]), envelope["id"], parse_iso(envelope["time"]),
-                   envelope.get("source", ""))
+                   envelope.get("source", ""), envelope)
 
 
 def request(params: dict | None = None, body: dict | None = None, query: dict | None = None,
@@ -123,8 +125,8 @@ class Handlers:
             raise PoisonMessage(f"{self.service} has no reaction to {envelope['type']}")
         try:
             result = handler(app, received)
-        except NotYet:
-            raise
+        except (NotYet, StaleVersion, Unavailable):
+            raise  # transient: a lost race or an event ahead of its cause is retried, never "no change"
         except HotlineError as exc:
             metrics.EVENTS_NO_CHANGE.labels(self.service, envelope["type"]).inc()
             log.info("no change from %s %s: %s: %s", envelope["type"], envelope["id"],

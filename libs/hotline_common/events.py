@@ -66,6 +66,8 @@ class T:
     VERIFICATION_REQUIRED = event_type("verification.required")
     VERIFICATION_FILED = event_type("verification.filed")
     ACCOUNTABILITY_RECORDED = event_type("accountability.recorded")
+    # bulletin
+    BULLETIN_PUBLISHED = event_type("bulletin.published")
 
 
 ALL_TYPES = sorted(v for k, v in vars(T).items() if k.isupper())

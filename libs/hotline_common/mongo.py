@@ -18,6 +18,7 @@ from pymongo.errors import DuplicateKeyError
 from .batching import GroupCommit
 from .errors import NotFound, StaleVersion, TransientError
 from .outbox import derived_event_id  # noqa: F401  (re-exported for fakes)
+from .settings import Settings
 
 _clients: dict[str, MongoClient] = {}
 _lock = threading.Lock()
@@ -29,15 +30,32 @@ HIDDEN = {"inbox": 0, "event_ids": 0, "writes": 0}   # bookkeeping no reader nee
 BOOKKEEPING = ("_id", "version", "inbox", "event_ids", "writes")  # never $set from a loaded document
 
 
-def client(uri: str) -> MongoClient:
-    """One client per process and URI (pymongo pools connections and is thread-safe)."""
+def client(uri: str, write_concern: str | None = None) -> MongoClient:
+    """One client per process and URI (pymongo pools connections and is thread-safe).
+
+    Writes are acknowledged by a majority of the replica set (MONGO_WRITE_CONCERN, default
+    "majority"; on a replica set with the default writeConcernMajorityJournalDefault that also means
+    journaled), unless the URI names its own `w=` (production's does: `w=majority&journal=true`).
+    An empty MONGO_WRITE_CONCERN leaves the driver's default (w=1). The embedded server accepts
+    w=majority and, run with --sync-on-commit (tools/stack.py), fsyncs each commit anyway."""
+    if write_concern is None:
+        write_concern = Settings.from_env().mongo_write_concern
+    key = f"{uri}#{write_concern}"
     with _lock:
-        if uri not in _clients:
+        if key not in _clients:
+            options = {}
+            if write_concern and not _uri_sets_write_concern(uri):
+                options["w"] = int(write_concern) if write_concern.isdigit() else write_concern
             # retryable writes stay pymongo's default (on); the URI may turn them off, as the
             # embedded server's URI does (its retryable-write log costs O(n) per write)
-            _clients[uri] = MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=5000,
-                                        connectTimeoutMS=5000)
-        return _clients[uri]
+            _clients[key] = MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=5000,
+                                        connectTimeoutMS=5000, **options)
+        return _clients[key]
+
+
+def _uri_sets_write_concern(uri: str) -> bool:
+    query = uri.partition("?")[2]
+    return any(part.partition("=")[0].lower() == "w" for part in query.split("&") if part)
 
 
 def duplicate_on(exc: DuplicateKeyError, field: str) -> bool:
@@ -138,11 +156,10 @@ class AggregateCollection:
             self.outbox.committed(self.name, key, envelopes)
             return Applied(True)
         current = self.collection.find_one({"_id": key}, {"version": 1, "inbox": 1, "event_ids": 1})
-        ours = {e["id"] for e in envelopes}
-        if current is not None and ours & set(current.get("event_ids", [])):
-            self.outbox.committed(self.name, key, envelopes)  # applied by the shared batch
-            return Applied(True)
-        self.outbox.discard(envelopes)
+        recorded = set((current or {}).get("event_ids", []))
+        # never discard a staged event the aggregate records: with ids derived from the cause, an
+        # earlier delivery's committed events have the same ids and may still wait for the relay
+        self.outbox.discard([e for e in envelopes if e["id"] not in recorded])
         if current is None:
             raise NotFound(f"{self.name} {key} not found")
         if cause is not None and cause in current.get("inbox", []):

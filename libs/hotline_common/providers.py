@@ -11,10 +11,10 @@ import logging
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.extensions import DependencyProvider
 
-from . import logs
+from . import logs, metrics
 from .clock import CausalClock, ClockState, ControllableClock, SystemClock, set_causal_floor
 from .mongo import client
-from .outbox import Outbox, OutboxRelay
+from .outbox import OUTBOX, Outbox, OutboxRelay
 from .settings import Settings
 from .timeutil import parse_iso
 
@@ -74,6 +74,7 @@ class UseCases(DependencyProvider):
         self.relay = OutboxRelay(service, self.container.config[AMQP_URI_CONFIG_KEY], database,
                                  sweep_seconds=settings.outbox_sweep_seconds,
                                  spawn=lambda fn: self.container.spawn_managed_thread(fn, identifier="outbox"))
+        metrics.watch_outbox(service, database[OUTBOX])
         clock = process_clock(settings)
         self.app = self.build(database=database, outbox=Outbox(service, clock, self.relay, database),
                               settings=settings, clock=clock)

@@ -22,6 +22,15 @@ def _bool(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
+QUEUE_TYPES = ("quorum", "classic")
+
+
+def _queue_type(value: str) -> str:
+    if value not in QUEUE_TYPES:
+        raise SettingsError(f"QUEUE_TYPE must be one of {QUEUE_TYPES}, not {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     environment: str = "development"
@@ -42,8 +51,20 @@ class Settings:
     outbox_sweep_seconds: float = 5.0
     event_max_attempts: int = 8
     event_retry_base_ms: int = 500
+    # durability (issue 9): queue type of the inbox, retry and dead-letter queues ("quorum" survives
+    # a broker node; "classic" for brokers without quorum queues), a redelivery cap on quorum inboxes
+    # (a second guard against loops), and the MongoDB write concern applied unless MONGO_URI sets w=
+    queue_type: str = "quorum"
+    queue_delivery_limit: int = 20
+    mongo_write_concern: str = "majority"
     log_level: str = "INFO"
     log_json: bool = True
+    # the gateway's limits (issue 10): bodies, JSON nesting, slow bodies, rate limits per worker
+    gateway_max_body_bytes: int = 1024 * 1024
+    gateway_max_json_depth: int = 32
+    gateway_body_timeout_seconds: float = 10.0
+    gateway_rate_limit_token: str = "6000/60"      # requests/seconds per token subject; "off" disables
+    gateway_rate_limit_address: str = "12000/60"   # requests/seconds per client address
 
     @property
     def production(self) -> bool:
@@ -84,6 +105,15 @@ class Settings:
             outbox_sweep_seconds=float(env.get("OUTBOX_SWEEP_SECONDS", defaults.outbox_sweep_seconds)),
             event_max_attempts=int(env.get("EVENT_MAX_ATTEMPTS", defaults.event_max_attempts)),
             event_retry_base_ms=int(env.get("EVENT_RETRY_BASE_MS", defaults.event_retry_base_ms)),
+            queue_type=_queue_type(env.get("QUEUE_TYPE", defaults.queue_type)),
+            queue_delivery_limit=int(env.get("QUEUE_DELIVERY_LIMIT", defaults.queue_delivery_limit)),
+            mongo_write_concern=env.get("MONGO_WRITE_CONCERN", defaults.mongo_write_concern),
             log_level=env.get("LOG_LEVEL", defaults.log_level),
             log_json=_bool(env.get("LOG_JSON", "1")),
+            gateway_max_body_bytes=int(env.get("GATEWAY_MAX_BODY_BYTES", defaults.gateway_max_body_bytes)),
+            gateway_max_json_depth=int(env.get("GATEWAY_MAX_JSON_DEPTH", defaults.gateway_max_json_depth)),
+            gateway_body_timeout_seconds=float(env.get("GATEWAY_BODY_TIMEOUT_SECONDS",
+                                                       defaults.gateway_body_timeout_seconds)),
+            gateway_rate_limit_token=env.get("GATEWAY_RATE_LIMIT_TOKEN", defaults.gateway_rate_limit_token),
+            gateway_rate_limit_address=env.get("GATEWAY_RATE_LIMIT_ADDRESS", defaults.gateway_rate_limit_address),
         )

@@ -20,6 +20,7 @@ decides what happens to a failure before it acks:
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timezone
 from functools import partial
 
@@ -37,6 +38,7 @@ from .serialization import ACCEPT
 from . import event_schemas
 from .errors import PoisonMessage, StaleVersion, TransientError
 from .events import HOTLINE_EXCHANGE, parse_envelope
+from .providers import process_clock
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,23 +60,63 @@ def dead_queue_name(service: str) -> str:
     return f"hotline.{service}.dead"
 
 
-def service_queues(service: str, event_types) -> tuple[Queue, Queue, Queue]:
-    """The three queues of a consuming service; the topology command declares the same ones."""
+def park_exchange_name(service: str) -> str:
+    """A direct exchange of the service's own, bound to its retry and dead-letter queues (routing key:
+    the queue's name). Publishing retries and dead letters through it, instead of the default
+    exchange, lets a service's broker user do without write access to `amq.default`, which would let
+    it put a message into any queue (tools/brokerusers.py)."""
+    return f"hotline.{service}.park"
+
+
+def queue_arguments(kind: str, service: str, queue_type: str, delivery_limit: int) -> dict:
+    """The arguments of a service's `inbox`, `retry` or `dead` queue for QUEUE_TYPE.
+
+    quorum: replicated over the broker's nodes, so a three-node cluster loses nothing when one node
+    dies; the inbox caps redeliveries (`x-delivery-limit`, a second guard against a message that
+    kills its consumer) and the retry queue dead-letters expired messages back into the inbox
+    at-least-once (RabbitMQ >= 3.10, which also brought per-message TTL to quorum queues).
+    classic: what a single node without quorum queues can do; arguments as before issue 9, so an
+    existing classic deployment keeps its queues (tools/topology.py migrates between the two).
+    """
+    args: dict = {}
+    if kind == "inbox":
+        # undecodable messages are rejected; the broker moves them to the dead-letter queue
+        args = {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": dead_queue_name(service)}
+    elif kind == "retry":
+        args = {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": inbox_queue_name(service)}
+    if queue_type == "quorum":
+        args["x-queue-type"] = "quorum"
+        if kind == "inbox" and delivery_limit > 0:
+            args["x-delivery-limit"] = delivery_limit
+        if kind == "retry":
+            args["x-dead-letter-strategy"] = "at-least-once"
+            args["x-overflow"] = "reject-publish"   # required by at-least-once dead-lettering
+    return args
+
+
+def service_queues(service: str, event_types, queue_type: str | None = None,
+                   delivery_limit: int | None = None) -> tuple[Queue, Queue, Queue]:
+    """The three queues of a consuming service; the topology command declares the same ones.
+
+    QUEUE_TYPE (quorum or classic) and QUEUE_DELIVERY_LIMIT come from the settings unless given."""
+    if queue_type is None or delivery_limit is None:
+        settings = Settings.from_env()
+        queue_type = settings.queue_type if queue_type is None else queue_type
+        delivery_limit = settings.queue_delivery_limit if delivery_limit is None else delivery_limit
     exchange = Exchange(HOTLINE_EXCHANGE, type="topic", durable=True)
+    park = Exchange(park_exchange_name(service), type="direct", durable=True)
     inbox = Queue(
         inbox_queue_name(service),
         bindings=[binding(exchange, routing_key=t) for t in sorted(set(event_types))],
         durable=True,
-        # undecodable messages are rejected; the broker moves them to the dead-letter queue
-        queue_arguments={"x-dead-letter-exchange": "",
-                         "x-dead-letter-routing-key": dead_queue_name(service)},
+        queue_arguments=queue_arguments("inbox", service, queue_type, delivery_limit),
     )
-    retry = Queue(
-        retry_queue_name(service), durable=True,
-        queue_arguments={"x-dead-letter-exchange": "",
-                         "x-dead-letter-routing-key": inbox_queue_name(service)},
-    )
-    dead = Queue(dead_queue_name(service), durable=True)
+    retry = Queue(retry_queue_name(service), durable=True,
+                  bindings=[binding(park, routing_key=retry_queue_name(service))],
+                  queue_arguments=queue_arguments("retry", service, queue_type, delivery_limit))
+    dead = Queue(dead_queue_name(service), durable=True,
+                 bindings=[binding(park, routing_key=dead_queue_name(service))],
+                 queue_arguments=queue_arguments("dead", service, queue_type, delivery_limit))
     return inbox, retry, dead
 
 
@@ -257,11 +299,16 @@ class EventSubscriber(Entrypoint):
         context = {"correlation_id": event.get("correlationid"), "event_id": event["id"], "event_time": event["time"]}
         try:
             self.container.spawn_worker(self, (event,), {}, context_data=context,
-                                        handle_result=partial(self._handle_result, message, event))
+                                        handle_result=partial(self._handle_result, message, event, time.monotonic()))
         except ContainerBeingKilled:
             self.inbox._requeue(message)
 
-    def _handle_result(self, message, event, worker_ctx, result, exc_info):
+    def _handle_result(self, message, event, started, worker_ctx, result, exc_info):
+        try:
+            metrics.observe_handled(self.container.service_name, event, started,
+                                    process_clock(self.inbox.settings).now())
+        except Exception:  # a metric must never decide what happens to a message
+            log.debug("could not record handler metrics", exc_info=True)
         self.inbox.settle(message, event, exc_info, result if isinstance(result, str) else None)
         return result, exc_info
 

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from .domain import ACCOUNTABILITY_LABELS, REPORTABLE, CaseState
+# the edge's enumerations (the domain labels each; a unit test keeps the two in step)
+REPORTABLE = ("inadequate_investigation", "improper_handling")
+CASE_STATES = ("open", "reinvestigating", "closed")
+ACCOUNTABILITY_KINDS = ("evasion", "ignored_reminders", "not_cooperating", "serious_consequences")
 
 
 class Strict(Schema):
@@ -21,7 +24,7 @@ class ReportSchema(Strict):
 
 
 class CaseQuerySchema(Strict):
-    state = fields.String(validate=validate.OneOf([CaseState.OPEN, CaseState.REINVESTIGATING, CaseState.CLOSED]))
+    state = fields.String(validate=validate.OneOf(CASE_STATES))
     unit = fields.String(validate=validate.Length(max=100))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
@@ -44,7 +47,7 @@ class VerificationSchema(Strict):
 
 
 class AccountabilitySchema(Strict):
-    kind = fields.String(required=True, validate=validate.OneOf(sorted(ACCOUNTABILITY_LABELS)))
+    kind = fields.String(required=True, validate=validate.OneOf(ACCOUNTABILITY_KINDS))
     unit_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
     person = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
     ticket_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))

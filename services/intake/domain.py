@@ -1,20 +1,46 @@
-"""Intake rules: registering tickets (R1), their numbers, and the ticket view other services feed.
+"""Intake rules: registering tickets (R1), their numbers, who sees what, the callback (R11) and key
+tickets (R10). How other services' events change the ticket view is in view.py.
 
-Pure: no I/O, no clock reads. Times and ids come in as arguments.
+Pure: no I/O, no clock reads. Times, ids and numbers come in as arguments. Every decision has the
+same shape: `rule(ticket, cmd, *, now, actor, ...) -> (ticket after it, events)`.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast, get_args
 
 from hotline_common.actors import ADMIN, CITY_ROLES, OPERATOR, Actor
-from hotline_common.errors import Conflict, NotFound, ValidationFailed
 from hotline_common.catalog import Catalog
-from hotline_common.events import DomainEvent, T, short_type
-from hotline_common.timeutil import iso, parse_iso
+from hotline_common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from hotline_common.messages import ActorRef, Event, Instant, Role
+from hotline_common.timeutil import iso
+
+from .events import (
+    CallbackRecorded,
+    TicketChallenged,
+    TicketClosed,
+    TicketMarkedKey,
+    TicketRegistered,
+    TicketReopened,
+)
+
+if TYPE_CHECKING:
+    from .commands import MarkKey, RecordCallback, Register, TicketFilters
+
+__all__ = ["Catalog"]  # re-exported for the callers that build a ticket's rules
 
 TICKET_TYPES = {"consult": "咨询", "suggest": "建议", "help": "求助", "complain": "投诉", "report": "举报"}
+
+Channel = Literal["phone", "web", "app", "wechat", "external"]
+CHANNELS: tuple[str, ...] = get_args(Channel)
+
+Satisfaction = Literal["satisfied", "basically_satisfied", "unsatisfied"]
+SATISFACTION: dict[str, str] = {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"}
 
 
 class Status:
@@ -25,6 +51,7 @@ class Status:
     REVIEWED = "reviewed"
     REPLIED = "replied"
     RETURN_REQUESTED = "return_requested"
+    WITHDRAWN = "withdrawn"  # routing took the ticket back from its unit (it was merged into another, 并单)
     CLOSED = "closed"  # 办结: intake's own decision after the callback; shown over the handling status
 
 
@@ -36,11 +63,188 @@ STATUS_LABELS = {
     Status.REVIEWED: "已阅批",
     Status.REPLIED: "已答复",
     Status.RETURN_REQUESTED: "退单审核中",
+    Status.WITHDRAWN: "已撤回",
     Status.CLOSED: "已办结",
 }
 
+# the front desk (issue 12): what intake does with a call (frontdesk.py decides)
+DISPOSITIONS = {"dispatch": "交办", "direct_answer": "直接答复", "merged": "并单", "transferred": "转紧急热线",
+                "referred": "引导法定途径", "out_of_scope": "非受理范围", "malicious": "恶意骚扰"}
+EMERGENCY_LINES = {"110": "公安", "119": "消防", "120": "急救", "122": "交通事故"}
+LEGAL_CHANNELS = {"litigation": "诉讼", "arbitration": "仲裁", "petition": "信访", "administrative_review": "行政复议"}
+CLOSE_LABELS = {"direct_answer": "直接答复", "transferred": "已转紧急热线", "referred": "已引导法定途径",
+                "out_of_scope": "非受理范围", "malicious": "恶意骚扰"}
+
 PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 
+
+# -- the aggregate ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True, kw_only=True)
+class Citizen:
+    name: str
+    phone: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TimelineEntry:
+    """One line of the ticket's story. `actor` is who did it as events carry it ({"role": "system"}
+    when nobody did); `event_id` names the other service's event it came from."""
+    at: datetime
+    type: str
+    label: str
+    actor: dict[str, Any]
+    detail: dict[str, Any] = field(default_factory=dict)
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class UnitRef:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CoUnit:
+    unit_id: str
+    unit_name: str
+    status: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplySummary:
+    """The unit's reply as the view shows it (its text stays in routing)."""
+    reply_no: str
+    result: str
+    replied_at: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeadlineSummary:
+    """The deadline as sla last told it (the countdown in working days is sla's, composed by the
+    gateway on reading a ticket)."""
+    due_at: str
+    due_date: str
+    working_days: int
+    extended_days: int
+    started_at: str
+    provisional: bool
+    provisional_years: tuple[int, ...]
+    unit_id: str
+    state: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExtensionSummary:
+    status: Literal["pending", "approved", "rejected"]
+    working_days: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallbackEntry:
+    """One callback (回访): by the hotline office, or the unit's own (`by_unit`)."""
+    at: datetime
+    by: dict[str, Any]
+    by_unit: bool
+    round: int
+    attempt: int
+    reached: bool
+    satisfaction: str | None
+    solved: bool | None
+    unit_contacted: bool | None
+    challenge: bool
+    challenge_reason: str | None
+    note: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketRef:
+    """Another ticket, by id and number (a merge's main ticket, the ticket a follow-up continues)."""
+    id: str
+    number: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DirectAnswer:
+    """直接答复: the knowledge-base entry (and its revision) an operator answered the call from."""
+    entry_id: str
+    revision: int
+    title: str
+    unit_id: str
+    note: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Idempotency:
+    key: str
+    hash: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ticket:
+    """A ticket: what intake registered, the view other services' events keep current, and what the
+    callback decided. `version` is 0 until stored."""
+    id: str
+    number: str
+    channel: str
+    type: str
+    category: str
+    district: str
+    address: str
+    citizen: Citizen
+    content: str
+    key_ticket: bool = False
+    key_reason: str | None = None
+    external_ref: str | None = None
+    status: str = Status.REGISTERED
+    created_at: datetime
+    registered_by: dict[str, Any]
+    timeline: tuple[TimelineEntry, ...] = ()
+    version: int = 0
+    idempotency: Idempotency | None = None
+    # routing's facts (dispatch_no is None until routing has said anything about the ticket)
+    units: tuple[str, ...] = ()
+    lead_unit: UnitRef | None = None
+    co_units: tuple[CoUnit, ...] = ()
+    first_responsible: bool = False
+    dispatch_no: int | None = None
+    round: int = 1
+    reply: ReplySummary | None = None
+    # sla's facts (None: sla has not said)
+    deadline: DeadlineSummary | None = None
+    overdue: bool = False
+    due_soon: bool | None = None
+    overdue_working_days: int | None = None
+    extension: ExtensionSummary | None = None
+    # the callback's outcome
+    callbacks: tuple[CallbackEntry, ...] = ()
+    satisfaction: str | None = None
+    challenged: bool = False
+    closed: bool = False
+    close_reason: str | None = None
+    closed_at: datetime | None = None
+    # the front desk (frontdesk.py): what intake did with the call, merges (并单), follow-ups
+    disposition: str = "dispatch"
+    disposition_reason: str | None = None
+    referred_to: str | None = None
+    answer: DirectAnswer | None = None
+    merged_into: TicketRef | None = None
+    merge_no: int = 0
+    follow_up_of: TicketRef | None = None
+    fingerprint: str | None = None             # SimHash of the content and address (duplicates.py)
+    responsible_unit: UnitRef | None = None    # the district that passed the ticket down, still answerable
+
+    @property
+    def lead_unit_id(self) -> str | None:
+        return self.lead_unit.id if self.lead_unit else None
+
+
+@dataclass(frozen=True)
+class CallbackPolicy:
+    max_unreached_attempts: int = 3
+
+
+# -- small pure helpers ----------------------------------------------------------------------------
 
 def ticket_number(prefix: str, day: date, sequence: int) -> str:
     """Human-readable and unique: city prefix + registration day (Asia/Shanghai) + daily sequence.
@@ -59,338 +263,285 @@ def mask_phone(phone: str | None) -> str | None:
     return f"{phone[:-7]}***{phone[-4:]}" if len(phone) > 7 else "****"
 
 
-def register(details: dict, *, ticket_id: str, number: str, now: datetime, actor: Actor,
-             catalog: Catalog) -> tuple[dict, list[DomainEvent]]:
-    """R1: a new ticket from validated `details`; its registration event carries no personal data."""
-    ticket = {
-        "_id": ticket_id,
-        "number": number,
-        "channel": details["channel"],
-        "type": details["type"],
-        "category": details["category"],
-        "district": details["district"],
-        "address": details.get("address") or "",
-        "citizen": {"name": details["citizen"].get("name") or "",
-                    "phone": details["citizen"]["phone"]},
-        "content": details["content"],
-        "key_ticket": bool(details.get("key_ticket", False)),
-        "external_ref": details.get("external_ref"),
-        "status": Status.REGISTERED,
-        "created_at": now,
-        "registered_by": actor.to_dict(),
-        "units": [],
-        "lead_unit": None,
-        "co_units": [],
-        "deadline": None,
-        "overdue": False,
-        "seq": {},
-        "timeline": [timeline_entry(now, "ticket.registered", "工单登记", actor.to_dict(),
-                                    {"channel": details["channel"]})],
-    }
-    event = DomainEvent(T.TICKET_REGISTERED, number, {
-        "ticket_id": ticket_id,
-        "number": number,
-        "channel": ticket["channel"],
-        "type": ticket["type"],
-        "category": ticket["category"],
-        "district": ticket["district"],
-        "key_ticket": ticket["key_ticket"],
-        "registered_at": iso(now),
-    })
-    return ticket, [event]
+def instant(at: datetime) -> Instant:
+    text = iso(at)
+    assert text is not None
+    return Instant(text)
 
 
-def timeline_entry(at: datetime, kind: str, label: str, actor: dict | None, detail: dict | None = None,
-                   event_id: str | None = None) -> dict:
-    return {"at": at, "type": kind, "label": label, "actor": actor or {"role": "system"},
-            "detail": detail or {}, "event_id": event_id}
+def actor_ref(actor: Actor) -> ActorRef:
+    return ActorRef(user_id=actor.user_id, role=cast(Role, actor.role), unit_id=actor.unit_id)
 
 
-# -- the ticket view: how other services' events change what people see on a ticket -------------
-
-@dataclass(frozen=True)
-class ViewChange:
-    """What one event does to the view. `source`/`seq` order status changes from one service:
-    a change older than what the view already shows only adds its timeline entry."""
-    changes: dict
-    entry: dict
-    source: str | None = None
-    seq: int | None = None
+def timeline_entry(at: datetime, kind: str, label: str, actor: dict[str, Any] | None,
+                   detail: dict[str, Any] | None = None, event_id: str | None = None) -> TimelineEntry:
+    return TimelineEntry(at=at, type=kind, label=label, actor=actor or {"role": "system"},
+                         detail=detail or {}, event_id=event_id)
 
 
-REOPEN_LABELS = {"unsatisfied": "不满意件重办", "reinvestigation": "督办中心要求重新调查处理"}
-VERIFICATION_REASONS = {"unsatisfied": "不满意件", "key_ticket": "重点问题件"}
+def request_hash(cmd: Register) -> str:
+    """What a repeat under the same Idempotency-Key must match."""
+    return hashlib.sha256(json.dumps(cmd.details(), sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _routing(label_for):
-    """Every routing event carries the assignment's state after it: status, lead, co-units."""
-    def rule(d: dict) -> tuple[dict, str, dict]:
-        state = d["state"]
-        changes = {"status": state["status"], "lead_unit": state["lead_unit"], "co_units": state["co_units"],
-                   "first_responsible": state["first_responsible"], "units": d["units"],
-                   "dispatch_no": state["dispatch_no"], "round": state.get("round", 1)}
-        label, detail = label_for(d)
-        return changes, label, detail
-    return rule
+# -- R1: registering -------------------------------------------------------------------------------
+
+def register(ticket: Ticket | None, cmd: Register, *, now: datetime, actor: Actor, catalog: Catalog,
+             allocate: Callable[[], tuple[str, str]]) -> tuple[Ticket, list[Event]]:
+    """R1: a new ticket; its registration event carries no personal data.
+
+    `ticket` is the one registered before under the same Idempotency-Key, if any: the same request
+    again gets it back with no events; another request under that key is refused. `allocate()` gives
+    a new ticket its id and number (called only when one is created)."""
+    actor.require(OPERATOR, ADMIN)
+    errors = {}
+    for name, known in (("channel", catalog.channels), ("category", catalog.categories),
+                        ("district", catalog.districts)):
+        if getattr(cmd, name) not in known:
+            errors[name] = [f"Must be one of: {', '.join(sorted(known))}."]
+    if errors:
+        raise ValidationFailed("the request has invalid fields", errors=errors)
+    fingerprint = request_hash(cmd)
+    if ticket is not None:
+        if ticket.idempotency is None or ticket.idempotency.hash != fingerprint:
+            raise ValidationFailed("Idempotency-Key was already used with a different request",
+                                   errors={"Idempotency-Key": ["reused with a different body"]})
+        return ticket, []
+    ticket_id, number = allocate()
+    registered = Ticket(
+        id=ticket_id,
+        number=number,
+        channel=cmd.channel,
+        type=cmd.type,
+        category=cmd.category,
+        district=cmd.district,
+        address=cmd.address or "",
+        citizen=Citizen(name=cmd.citizen.name or "", phone=cmd.citizen.phone),
+        content=cmd.content,
+        key_ticket=cmd.key_ticket,
+        external_ref=cmd.external_ref,
+        created_at=now,
+        registered_by=actor.to_dict(),
+        timeline=(timeline_entry(now, TicketRegistered.TYPE, "工单登记", actor.to_dict(),
+                                 {"channel": cmd.channel}),),
+        idempotency=Idempotency(key=cmd.idempotency_key, hash=fingerprint) if cmd.idempotency_key else None,
+    )
+    event = TicketRegistered(ticket_id=ticket_id, number=number, channel=cmd.channel, type=cmd.type,
+                             category=cmd.category, district=cmd.district, key_ticket=cmd.key_ticket,
+                             registered_at=instant(now))
+    return registered, [event]
 
 
-def _dispatched(d):
-    label = "人工派单" if d.get("manual") else "交办"
-    if d.get("first_responsible"):
-        label += "（第一责任主体）"
-    detail = {"unit": d.get("unit_name"), "dispatch_no": d.get("dispatch_no", 1)}
-    if d.get("co_units"):
-        detail["co_units"] = [c["unit_name"] for c in d["co_units"]]
-    return label, detail
+# -- who sees what ---------------------------------------------------------------------------------
 
-
-def _replied(d):
-    return "答复", {"reply_no": d["reply_no"], "result": d["result"]}
-
-
-def _on_replied(d: dict) -> tuple[dict, str, dict]:
-    changes, label, detail = _routing(_replied)(d)
-    return {**changes, "reply": {"reply_no": d["reply_no"], "result": d["result"],
-                                 "replied_at": d.get("replied_at")}}, label, detail
-
-
-DEADLINE_FIELDS = ("due_at", "due_date", "working_days", "extended_days", "started_at", "provisional",
-                   "provisional_years", "unit_id", "state")
-
-
-def _deadline(label_for, **flags):
-    """Every sla event carries the clock's deadline after it."""
-    def rule(d: dict) -> tuple[dict, str, dict]:
-        changes = {"deadline": {k: d.get(k) for k in DEADLINE_FIELDS}}
-        for key, value in flags.items():
-            changes[key] = value(d) if callable(value) else value
-        label, detail = label_for(d)
-        return changes, label, detail
-    return rule
-
-
-def _due(d):
-    return {"due_date": d["due_date"], "working_days": d["working_days"] + d.get("extended_days", 0),
-            **({"provisional_years": d["provisional_years"]} if d.get("provisional") else {})}
-
-
-def _co(label):
-    return _routing(lambda d: (label, {"co_unit": d.get("co_unit_name"), **({"reason": d["reason"]}
-                                                                          if d.get("reason") else {})}))
-
-
-PROJECTIONS = {
-    T.TICKET_DISPATCHED: ("routing", _routing(_dispatched)),
-    T.TICKET_AWAITING_DISPATCH: ("routing", _routing(lambda d: ("待人工派单", {"reason": d.get("reason", "")}))),
-    T.ASSIGNMENT_ACCEPTED: ("routing", _routing(lambda d: ("签收", {}))),
-    T.ASSIGNMENT_REVIEWED: ("routing", _routing(lambda d: ("领导阅批", {"reviewer": d.get("reviewer"),
-                                                                      "title": d.get("reviewer_title")}))),
-    T.TICKET_REPLIED: ("routing", _on_replied),
-    T.RETURN_REQUESTED: ("routing", _routing(lambda d: ("申请退单", {"reason": d.get("reason")}))),
-    T.RETURN_APPROVED: ("routing", _routing(lambda d: ("退单审核通过", {"note": d.get("note")}))),
-    T.RETURN_REJECTED: ("routing", _routing(lambda d: ("退单被驳回", {"note": d.get("note")}))),
-    T.FIRST_RESPONSIBLE_REFUSED: ("routing", _routing(lambda d: ("第一责任主体拒不受理，报督办中心",
-                                                               {"reason": d.get("reason")}))),
-    T.COUNIT_ADDED: ("routing", _co("增加协办单位")),
-    T.COUNIT_ACCEPTED: ("routing", _co("协办单位接受协办")),
-    T.COUNIT_DECLINED: ("routing", _co("协办单位拒绝协办")),
-    T.COUNIT_CONTRIBUTED: ("routing", _co("协办单位提交协办意见")),
-    T.ASSIGNMENT_REOPENED: ("routing", _routing(lambda d: (REOPEN_LABELS.get(d["reason"], "重新办理"),
-                                                          {"round": d["round"]}))),
-    T.DEADLINE_SET: ("sla", _deadline(lambda d: ("设定办理时限", _due(d)), overdue=False, due_soon=False,
-                                       overdue_working_days=0)),
-    T.DEADLINE_DUE_SOON: ("sla", _deadline(lambda d: ("即将到期提醒", _due(d)), due_soon=True)),
-    T.DEADLINE_OVERDUE: ("sla", _deadline(lambda d: ("已超期", _due(d)), overdue=True)),
-    T.DEADLINE_STILL_OVERDUE: ("sla", _deadline(
-        lambda d: (f"超期{d['working_days_overdue']}个工作日", {"working_days_overdue": d["working_days_overdue"]}),
-        overdue=True, overdue_working_days=lambda d: d["working_days_overdue"])),
-    T.DEADLINE_MET: ("sla", _deadline(lambda d: ("按时办结", {}), due_soon=False)),
-    T.DEADLINE_MISSED: ("sla", _deadline(lambda d: ("超期答复", {}), due_soon=False)),
-    T.DEADLINE_EXTENDED: ("sla", _deadline(
-        lambda d: ("延期申请获批", {**_due(d), "extended_working_days": d["extended_working_days"]}),
-        overdue=False, due_soon=False, overdue_working_days=0,
-        extension=lambda d: {"status": "approved", "working_days": d["extended_working_days"]})),
-    T.DEADLINE_CHANGED: ("sla", _deadline(lambda d: ("办理时限重新计算", {**_due(d), "previous_due_date":
-                                                                     d["previous_due_date"]}))),
-    T.EXTENSION_REQUESTED: ("sla", _deadline(
-        lambda d: ("申请延期", {"working_days": d["requested_working_days"], "reason": d["reason"]}),
-        extension=lambda d: {"status": "pending", "working_days": d["requested_working_days"]})),
-    T.EXTENSION_REJECTED: ("sla", _deadline(lambda d: ("延期申请未获批准", {"note": d.get("note")}),
-                                            extension=lambda d: {"status": "rejected"})),
-}
-
-# escalation's events add to the timeline only; the view's summary of them is derived when presented
-TIMELINE_ONLY = {
-    T.REMINDER_SENT: lambda d: (f"催办（第{d['n']}次）", {"message": d["message"], "kind": d["kind"]}),
-    T.SUPERVISION_OPENED: lambda d: ("报市民诉求督办中心督办", {"case_no": d["case_no"], "trigger": d["trigger_label"]}),
-    T.REINVESTIGATION_ORDERED: lambda d: ("督办中心要求重新调查处理", {"case_no": d["case_no"],
-                                                             "working_days": d["working_days"]}),
-    T.SUPERVISION_CLOSED: lambda d: ("督办结案", {"case_no": d["case_no"], "conclusion": d["conclusion"]}),
-    T.VERIFICATION_REQUIRED: lambda d: ("需现场核查", {"reason": VERIFICATION_REASONS.get(d["reason"], d["reason"])}),
-    T.VERIFICATION_FILED: lambda d: ("提交现场核查记录", {"inspector": d["inspector"],
-                                                  "responsibility": d["responsibility"]}),
-    T.ACCOUNTABILITY_RECORDED: lambda d: ("记录责任追究", {"kind": d["kind_label"]}),
-}
-for _kind, _label in TIMELINE_ONLY.items():
-    PROJECTIONS[_kind] = ("escalation", (lambda label: lambda d: ({},) + label(d))(_label))
-
-VIEW_EVENT_TYPES = sorted(PROJECTIONS)
-
-
-def project(event: dict) -> ViewChange:
-    """The change an event from another service makes to the ticket view."""
-    source, rule = PROJECTIONS[event["type"]]
-    data = event["data"]
-    changes, label, detail = rule(data)
-    at = parse_iso(event["time"])
-    entry = timeline_entry(at, short_type(event["type"]), label, data.get("actor"), detail, event["id"])
-    if source == "escalation":  # several aggregates there: no single order to guard
-        return ViewChange(changes, entry)
-    return ViewChange(changes, entry, source, data.get("seq"))
-
-
-# -- who sees what -------------------------------------------------------------------------------
-
-def visible_to(ticket: dict, actor: Actor) -> bool:
+def visible_to(ticket: Ticket, actor: Actor) -> bool:
     """Object-level authorisation: city roles see every ticket, a unit only those it handles."""
     if actor.role in CITY_ROLES:
         return True
     if actor.is_unit:
-        return actor.unit_id in ticket.get("units", [])
+        return actor.unit_id in ticket.units
     return False
 
 
-def present(ticket: dict, actor: Actor) -> dict:
-    """The ticket as `actor` may see it: the citizen's phone is masked except for the hotline office."""
-    view = {k: v for k, v in ticket.items() if k not in ("_id", "event_ids", "inbox", "writes", "seq", "idempotency")}
-    view["id"] = ticket["_id"]
-    view["type_label"] = TICKET_TYPES.get(ticket["type"], ticket["type"])
-    if ticket.get("closed"):
-        view["handling_status"] = ticket["status"]
-        view["status"] = Status.CLOSED
-    view["status_label"] = STATUS_LABELS.get(view["status"], view["status"])
-    if ticket.get("closed") and ticket.get("close_reason") == "unreached":
-        view["status_label"] += "（回访未接通）"
-    timeline = sorted(ticket.get("timeline", []), key=lambda e: e["at"])
-    view["timeline"] = timeline
-    view["reminders_sent"] = sum(1 for e in timeline if e["type"] == "reminder.sent")
-    view["supervised"] = any(e["type"] == "supervision.opened" for e in timeline)
-    citizen = dict(ticket.get("citizen") or {})
-    if actor.role not in (OPERATOR, ADMIN):
-        citizen["phone"] = mask_phone(citizen.get("phone"))
-    view["citizen"] = citizen
+def listing_filters(filters: TicketFilters, actor: Actor) -> TicketFilters:
+    """A unit lists only its own tickets, whatever it asks for; other roles than the city's list none."""
+    if actor.is_unit:
+        return replace(filters, unit=actor.unit_id)
+    if actor.role not in CITY_ROLES:
+        raise Forbidden(f"role {actor.role} does not list tickets")
+    return filters
+
+
+def present(ticket: Ticket, actor: Actor) -> dict[str, Any]:
+    """The ticket as `actor` may see it: the citizen's phone is masked except for the hotline office.
+    Facts nobody has stated yet (a reply, a callback, ...) are left out rather than shown empty."""
+    phone = ticket.citizen.phone if actor.role in (OPERATOR, ADMIN) else mask_phone(ticket.citizen.phone)
+    timeline = sorted(ticket.timeline, key=lambda e: e.at)
+    view: dict[str, Any] = {
+        "id": ticket.id,
+        "number": ticket.number,
+        "version": ticket.version,
+        "channel": ticket.channel,
+        "type": ticket.type,
+        "type_label": TICKET_TYPES.get(ticket.type, ticket.type),
+        "category": ticket.category,
+        "district": ticket.district,
+        "address": ticket.address,
+        "citizen": {"name": ticket.citizen.name, "phone": phone},
+        "content": ticket.content,
+        "key_ticket": ticket.key_ticket,
+        "external_ref": ticket.external_ref,
+        "status": Status.CLOSED if ticket.closed else ticket.status,
+        "created_at": ticket.created_at,
+        "registered_by": dict(ticket.registered_by),
+        "units": list(ticket.units),
+        "lead_unit": _plain(ticket.lead_unit),
+        "co_units": _plain(ticket.co_units),
+        "deadline": _plain(ticket.deadline),
+        "overdue": ticket.overdue,
+        "timeline": [_plain(e) for e in timeline],
+        "reminders_sent": sum(1 for e in timeline if e.type == "reminder.sent"),
+        "supervised": any(e.type == "supervision.opened" for e in timeline),
+    }
+    label = STATUS_LABELS.get(view["status"], view["status"])
+    if ticket.closed:
+        view["handling_status"] = ticket.status
+        if ticket.close_reason == "unreached":
+            label += "（回访未接通）"
+        elif ticket.close_reason in CLOSE_LABELS:
+            label += f"（{CLOSE_LABELS[ticket.close_reason]}）"
+    view["status_label"] = label
+    view["disposition"] = ticket.disposition
+    view["disposition_label"] = DISPOSITIONS.get(ticket.disposition, ticket.disposition)
+    if ticket.dispatch_no is not None:
+        view.update(first_responsible=ticket.first_responsible, dispatch_no=ticket.dispatch_no,
+                    round=ticket.round)
+    if ticket.extension is not None:
+        view["extension"] = {k: v for k, v in _plain(ticket.extension).items() if v is not None}
+    optional = {"reply": ticket.reply, "due_soon": ticket.due_soon, "overdue_working_days": ticket.overdue_working_days,
+                "satisfaction": ticket.satisfaction, "close_reason": ticket.close_reason,
+                "closed_at": ticket.closed_at, "key_reason": ticket.key_reason,
+                "challenged": ticket.challenged or None, "closed": ticket.closed or None,
+                "callbacks": ticket.callbacks or None, "disposition_reason": ticket.disposition_reason,
+                "referred_to": ticket.referred_to, "answer": ticket.answer, "merged_into": ticket.merged_into,
+                "follow_up_of": ticket.follow_up_of, "responsible_unit": ticket.responsible_unit}
+    view.update({k: _plain(v) for k, v in optional.items() if v is not None})
     return view
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses as dicts, tuples as lists; instants stay datetimes (the RPC encodes them)."""
+    if hasattr(value, "__dataclass_fields__"):
+        return {name: _plain(getattr(value, name)) for name in value.__dataclass_fields__}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 # -- callback (R11), unsatisfied and key tickets (R10) ---------------------------------------------
 
-SATISFACTION = {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"}
-CLOSING = ("satisfied", "basically_satisfied")
+class _Ref(TypedDict):
+    """What every event of a callback says about the ticket it is about."""
+    ticket_id: str
+    number: str
+    unit_id: str | None
+    round: int
+    at: Instant
+    actor: ActorRef
 
 
-@dataclass(frozen=True)
-class CallbackPolicy:
-    max_unreached_attempts: int = 3
-
-
-def record_callback(ticket: dict, cb: dict, actor: Actor, now: datetime,
-                    policy: CallbackPolicy) -> tuple[dict, dict, list]:
+def record_callback(ticket: Ticket, cmd: RecordCallback, *, now: datetime, actor: Actor,
+                    policy: CallbackPolicy) -> tuple[Ticket, list[Event]]:
     """回访 (R11). The hotline office's callback decides: satisfied closes the ticket (办结); unsatisfied
     sends it back to the unit (重办) with an on-site verification; a reasonable challenge (合理质疑) goes
     to the supervision centre; nobody answering, after the configured attempts, closes it as unreached.
-    A unit's own callback (承办单位回访) is recorded and changes nothing else.
-
-    Returns ($set changes, the callback entry to append, events)."""
+    A unit's own callback (承办单位回访) is recorded and changes nothing else."""
     by_unit = actor.is_unit
-    if by_unit and actor.unit_id not in ticket.get("units", []):
-        raise NotFound(f"ticket {ticket['number']} not found")
+    if by_unit and actor.unit_id not in ticket.units:
+        raise NotFound(f"ticket {ticket.number} not found")
     if not by_unit:
         actor.require(OPERATOR, ADMIN)
-    if ticket.get("closed"):
+    if ticket.closed:
         raise Conflict("the ticket is closed (已办结)")
-    if ticket["status"] != Status.REPLIED:
+    if ticket.status != Status.REPLIED:
         raise Conflict("a callback follows the unit's reply (答复)")
     errors = {}
-    if cb["reached"] and cb.get("satisfaction") not in SATISFACTION:
+    if cmd.reached and cmd.satisfaction not in SATISFACTION:
         errors["satisfaction"] = [f"one of {', '.join(SATISFACTION)} when the citizen was reached"]
-    if cb.get("challenge") and len((cb.get("challenge_reason") or "").strip()) < 6:
+    if cmd.challenge and len((cmd.challenge_reason or "").strip()) < 6:
         errors["challenge_reason"] = ["what the citizen reasonably challenges (合理质疑), at least 6 characters"]
     if errors:
         raise ValidationFailed("the callback is incomplete", errors=errors)
-    round_no = ticket.get("round", 1)
-    mine = [c for c in ticket.get("callbacks", []) if c.get("round") == round_no and not c["by_unit"]]
-    entry = {"at": now, "by": actor.to_dict(), "by_unit": by_unit, "round": round_no,
-             "attempt": len(mine) + (0 if by_unit else 1), "reached": cb["reached"],
-             "satisfaction": cb.get("satisfaction") if cb["reached"] else None,
-             "solved": cb.get("solved") if cb["reached"] else None,
-             "unit_contacted": cb.get("unit_contacted") if cb["reached"] else None,
-             "challenge": bool(cb.get("challenge")) and cb["reached"],
-             "challenge_reason": (cb.get("challenge_reason") or "").strip() or None, "note": cb.get("note", "")}
-    ref = {"ticket_id": ticket["_id"], "number": ticket["number"],
-           "unit_id": (ticket.get("lead_unit") or {}).get("id"), "round": round_no}
-    events = [DomainEvent(T.CALLBACK_RECORDED, ticket["number"], {
-        **ref, "by": "unit" if by_unit else "hotline", "attempt": entry["attempt"], "reached": entry["reached"],
-        "satisfaction": entry["satisfaction"], "solved": entry["solved"], "unit_contacted": entry["unit_contacted"],
-        "challenge": entry["challenge"], "at": iso(now), "actor": actor.to_dict()})]
-    changes: dict = {}
-    if by_unit:
-        return changes, entry, events
-    if not cb["reached"]:
-        unreached = sum(1 for c in mine if not c["reached"]) + 1
+    round_no = ticket.round
+    mine = [c for c in ticket.callbacks if c.round == round_no and not c.by_unit]
+    reached = cmd.reached
+    entry = CallbackEntry(
+        at=now, by=actor.to_dict(), by_unit=by_unit, round=round_no,
+        attempt=len(mine) + (0 if by_unit else 1), reached=reached,
+        satisfaction=cmd.satisfaction if reached else None,
+        solved=cmd.solved if reached else None,
+        unit_contacted=cmd.unit_contacted if reached else None,
+        challenge=cmd.challenge and reached,
+        challenge_reason=(cmd.challenge_reason or "").strip() or None, note=cmd.note or "")
+    ref = _Ref(ticket_id=ticket.id, number=ticket.number, unit_id=ticket.lead_unit_id, round=round_no,
+               at=instant(now), actor=actor_ref(actor))
+    # a merged ticket follows its main ticket's handling (并单): a reopening or a challenge is about that
+    handling = _Ref(**{**ref, "ticket_id": ticket.merged_into.id, "number": ticket.merged_into.number}) \
+        if ticket.merged_into else ref
+    events: list[Event] = [CallbackRecorded(
+        **ref, by="unit" if by_unit else "hotline", attempt=entry.attempt, reached=reached,
+        satisfaction=cmd.satisfaction if reached else None, solved=entry.solved,
+        unit_contacted=entry.unit_contacted, challenge=entry.challenge)]
+    after = replace(ticket, callbacks=(*ticket.callbacks, entry))
+    if not by_unit and not reached:
+        unreached = sum(1 for c in mine if not c.reached) + 1
         if unreached >= policy.max_unreached_attempts:
-            changes, closing = _close(ticket, ref, "unreached", now, actor)
-            events += closing
-        return changes, entry, events
-    changes["satisfaction"] = entry["satisfaction"]
-    if entry["challenge"]:
-        changes["challenged"] = True
-        events.append(DomainEvent(T.TICKET_CHALLENGED, ticket["number"], {
-            **ref, "reason": entry["challenge_reason"], "at": iso(now), "actor": actor.to_dict()}))
-    elif entry["satisfaction"] in CLOSING:
-        closing_changes, closing = _close(ticket, ref, entry["satisfaction"], now, actor)
-        changes.update(closing_changes)
-        events += closing
-    else:
-        events.append(DomainEvent(T.TICKET_REOPENED, ticket["number"], {
-            **ref, "reason": "unsatisfied", "at": iso(now), "actor": actor.to_dict()}))
-    return changes, entry, events
+            after = replace(after, closed=True, close_reason="unreached", closed_at=now)
+            events.append(TicketClosed(**ref, reason="unreached"))
+    elif not by_unit:
+        after = replace(after, satisfaction=cmd.satisfaction)
+        if entry.challenge:
+            after = replace(after, challenged=True)
+            events.append(TicketChallenged(**handling, reason=entry.challenge_reason or ""))
+        elif cmd.satisfaction == "satisfied" or cmd.satisfaction == "basically_satisfied":
+            after = replace(after, closed=True, close_reason=cmd.satisfaction, closed_at=now)
+            events.append(TicketClosed(**ref, reason=cmd.satisfaction))
+        elif ticket.disposition == "direct_answer":
+            pass  # no unit handled it: the operator registers a follow-up (follow_up_of) to dispatch it
+        else:
+            events.append(TicketReopened(**handling, reason="unsatisfied"))
+    return _with_own_timeline(after, events, now, actor), events
 
 
-def _close(ticket: dict, ref: dict, reason: str, now: datetime, actor: Actor) -> tuple[dict, list]:
-    changes = {"closed": True, "close_reason": reason, "closed_at": now}
-    return changes, [DomainEvent(T.TICKET_CLOSED, ticket["number"], {
-        **ref, "reason": reason, "at": iso(now), "actor": actor.to_dict()})]
-
-
-def mark_key(ticket: dict, reason: str, actor: Actor, now: datetime) -> tuple[dict, list]:
+def mark_key(ticket: Ticket, cmd: MarkKey, *, now: datetime, actor: Actor) -> tuple[Ticket, list[Event]]:
     """重点问题件 (R10): an operator marks a ticket as key; it then needs on-site verification."""
     actor.require(OPERATOR, ADMIN)
-    if ticket.get("closed"):
+    if ticket.closed:
         raise Conflict("the ticket is closed (已办结)")
-    if ticket.get("key_ticket"):
+    if ticket.merged_into is not None or ticket.disposition != "dispatch":
+        raise Conflict("only a ticket a unit handles on its own is a key ticket; mark its main ticket (并单)")
+    if ticket.key_ticket:
         raise Conflict("the ticket is a key ticket already")
-    if len((reason or "").strip()) < 4:
+    reason = (cmd.reason or "").strip()
+    if len(reason) < 4:
         raise ValidationFailed("a reason is required", errors={"reason": ["why this is a key ticket"]})
-    return {"key_ticket": True, "key_reason": reason.strip()}, [DomainEvent(T.TICKET_MARKED_KEY, ticket["number"], {
-        "ticket_id": ticket["_id"], "number": ticket["number"], "unit_id": (ticket.get("lead_unit") or {}).get("id"),
-        "reason": reason.strip(), "at": iso(now), "actor": actor.to_dict()})]
+    events: list[Event] = [TicketMarkedKey(ticket_id=ticket.id, number=ticket.number, unit_id=ticket.lead_unit_id,
+                                           reason=reason, at=instant(now), actor=actor_ref(actor))]
+    after = replace(ticket, key_ticket=True, key_reason=reason)
+    return _with_own_timeline(after, events, now, actor), events
 
 
-OWN_LABELS = {
-    T.CALLBACK_RECORDED: lambda d: ("单位回访" if d["by"] == "unit" else
-                                    (f"回访：{SATISFACTION.get(d['satisfaction'], '')}" if d["reached"]
-                                     else f"回访未接通（第{d['attempt']}次）")),
-    T.TICKET_CLOSED: lambda d: "办结" + ("（回访未接通）" if d["reason"] == "unreached" else ""),
-    T.TICKET_REOPENED: lambda d: "不满意，退回承办单位重办",
-    T.TICKET_CHALLENGED: lambda d: "市民对办理结果提出合理质疑",
-    T.TICKET_MARKED_KEY: lambda d: "标记为重点问题件",
-}
+# -- intake's own events on the timeline -------------------------------------------------------------
+
+def own_label(event: Event) -> str:
+    """The timeline label of one of intake's own events."""
+    if isinstance(event, CallbackRecorded):
+        if event.by == "unit":
+            return "单位回访"
+        if event.reached:
+            return f"回访：{SATISFACTION.get(event.satisfaction or '', '')}"
+        return f"回访未接通（第{event.attempt}次）"
+    if isinstance(event, TicketClosed):
+        return "办结" + ("（回访未接通）" if event.reason == "unreached" else "")
+    if isinstance(event, TicketReopened):
+        return "不满意，退回承办单位重办"
+    if isinstance(event, TicketChallenged):
+        return "市民对办理结果提出合理质疑"
+    if isinstance(event, TicketMarkedKey):
+        return "标记为重点问题件"
+    raise TypeError(f"not one of intake's own events: {type(event).__name__}")
 
 
-def own_timeline(events: list, now: datetime, actor: Actor) -> list[dict]:
+OWN_DETAIL = ("reason", "satisfaction", "solved", "challenge")
+
+
+def _with_own_timeline(ticket: Ticket, events: list[Event], now: datetime, actor: Actor) -> Ticket:
     """Timeline entries for intake's own events, written with the change that causes them."""
     entries = []
     for e in events:
-        detail = {k: e.data[k] for k in ("reason", "satisfaction", "solved", "challenge") if e.data.get(k) is not None}
-        entries.append(timeline_entry(now, short_type(e.type), OWN_LABELS[e.type](e.data), actor.to_dict(), detail))
-    return entries
+        detail = {k: getattr(e, k) for k in OWN_DETAIL if getattr(e, k, None) is not None}
+        entries.append(timeline_entry(now, e.TYPE, own_label(e), actor.to_dict(), detail))
+    return replace(ticket, timeline=(*ticket.timeline, *entries))
+

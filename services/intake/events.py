@@ -1,4 +1,5 @@
-"""Events intake publishes: registrations, callbacks, closing, key tickets, challenges (R1, R10, R11, R14).
+"""Events intake publishes: registrations, callbacks, closing, key tickets, challenges, merges (并单) and the
+knowledge base's changes (R1, R10, R11, R14, R19).
 
 Generated once from the hand-written schemas; now the classes are the contract and
 `docs/events/*.schema.json` is generated from them (`python -m hotline_common.contracts`).
@@ -98,6 +99,15 @@ class TicketRegistered(Event):
     district: str
     key_ticket: bool
     registered_at: Instant
+    disposition: Literal["dispatch", "direct_answer", "merged", "transferred", "referred", "out_of_scope",
+                         "malicious"] = constrained(
+        "dispatch", description="what intake did with it: only `dispatch` goes to routing; a direct answer "
+                                "(直接答复) and the sorted-out calls are closed at intake, a merged one follows "
+                                "its main ticket (并单)")
+    referred_to: str | None = constrained(
+        None, description="transferred: the emergency number (110/119/120/122); referred: the legal channel")
+    knowledge_entry_id: str | None = constrained(
+        None, description="the knowledge-base entry the ticket cites (a direct answer always does)")
 
 
 @register
@@ -113,3 +123,84 @@ class TicketReopened(Event):
     at: Instant
     actor: ActorRef
     reason: Literal["unsatisfied"]
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class TicketMerged(Event):
+    """An operator merged the ticket into an open main ticket (并单): it follows the main ticket's handling and result, is not dispatched on its own, and still gets its own callback"""
+    TYPE: ClassVar[str] = "ticket.merged"
+    SOURCE: ClassVar[str] = "intake"
+    ticket_id: str
+    number: str
+    main_ticket_id: str
+    main_number: str
+    unit_id: str | None = constrained(description="the main ticket's lead unit, if it has one yet")
+    merge_no: int = constrained(minimum=1, description="the n-th merge of this ticket (orders merge and unmerge)")
+    at_registration: bool = constrained(description="merged as it was registered: it was never dispatched")
+    reason: str
+    at: Instant
+    actor: ActorRef
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class TicketUnmerged(Event):
+    """An operator took a merged ticket out of its main ticket, with a reason: it is handled on its own again (routing dispatches it)"""
+    TYPE: ClassVar[str] = "ticket.unmerged"
+    SOURCE: ClassVar[str] = "intake"
+    ticket_id: str
+    number: str
+    main_ticket_id: str
+    main_number: str
+    merge_no: int = constrained(minimum=1)
+    reason: str
+    at: Instant
+    actor: ActorRef
+    type: TicketType
+    category: str
+    district: str
+    key_ticket: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class KnowledgeEvent(Event):
+    SOURCE: ClassVar[str] = "intake"
+    entry_id: str
+    unit_id: str = constrained(description="the unit that owns the entry")
+    category: str
+    revision: int = constrained(minimum=1, description="the entry's revision after the change")
+    at: Instant
+    actor: ActorRef
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class KnowledgeSubmitted(KnowledgeEvent):
+    """A unit wrote a knowledge-base entry or a change to one; it waits for the hotline office's approval (R19)"""
+    TYPE: ClassVar[str] = "knowledge.submitted"
+    change: Literal["created", "updated"]
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class KnowledgePublished(KnowledgeEvent):
+    """The hotline office approved a knowledge-base entry (or its change): operators find and cite it (R19)"""
+    TYPE: ClassVar[str] = "knowledge.published"
+    first: bool = constrained(description="the entry's first publication")
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class KnowledgeRejected(KnowledgeEvent):
+    """The hotline office sent a knowledge-base entry's change back to its unit, with a note (R19)"""
+    TYPE: ClassVar[str] = "knowledge.rejected"
+    note: str
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class KnowledgeRetired(KnowledgeEvent):
+    """A knowledge-base entry was retired: operators no longer find or cite it (R19)"""
+    TYPE: ClassVar[str] = "knowledge.retired"
+    reason: str

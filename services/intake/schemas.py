@@ -1,10 +1,11 @@
-"""marshmallow schemas at intake's edge (RPC input)."""
+"""marshmallow schemas at intake's edge (RPC input): they load a request's body or query into the
+values of a command (commands.py). What depends on configuration (the catalog's categories,
+districts and channels) is checked by the rule itself (domain.register)."""
 from __future__ import annotations
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
-
-from .domain import PHONE, STATUS_LABELS, TICKET_TYPES, Catalog
+from .domain import CHANNELS, DISPOSITIONS, EMERGENCY_LINES, LEGAL_CHANNELS, PHONE, SATISFACTION, STATUS_LABELS, TICKET_TYPES
 
 
 class CitizenSchema(Schema):
@@ -20,22 +21,28 @@ class CitizenSchema(Schema):
             raise ValidationError("not a mainland mobile (11 digits) or landline (0412-1234567) number")
 
 
-def register_schema(catalog: Catalog) -> Schema:
-    class RegisterTicketSchema(Schema):
-        class Meta:
-            unknown = RAISE
+class RegisterTicketSchema(Schema):
+    class Meta:
+        unknown = RAISE
 
-        channel = fields.String(required=True, validate=validate.OneOf(sorted(catalog.channels)))
-        type = fields.String(required=True, validate=validate.OneOf(sorted(TICKET_TYPES)))
-        category = fields.String(required=True, validate=validate.OneOf(sorted(catalog.categories)))
-        district = fields.String(required=True, validate=validate.OneOf(sorted(catalog.districts)))
-        address = fields.String(validate=validate.Length(max=200), load_default="")
-        citizen = fields.Nested(CitizenSchema, required=True)
-        content = fields.String(required=True, validate=validate.Length(min=5, max=4000))
-        key_ticket = fields.Boolean(load_default=False)
-        external_ref = fields.String(validate=validate.Length(max=100), load_default=None, allow_none=True)
-
-    return RegisterTicketSchema()
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    type = fields.String(required=True, validate=validate.OneOf(sorted(TICKET_TYPES)))
+    category = fields.String(required=True, validate=validate.Length(max=100))
+    district = fields.String(required=True, validate=validate.Length(max=50))
+    address = fields.String(validate=validate.Length(max=200), load_default="")
+    citizen = fields.Nested(CitizenSchema, required=True)
+    content = fields.String(required=True, validate=validate.Length(min=5, max=4000))
+    key_ticket = fields.Boolean(load_default=False)
+    external_ref = fields.String(validate=validate.Length(max=100), load_default=None, allow_none=True)
+    # the front desk (issue 12); what each disposition needs is checked by frontdesk.register
+    disposition = fields.String(load_default="dispatch", validate=validate.OneOf(sorted(DISPOSITIONS)))
+    reason = fields.String(load_default="", validate=validate.Length(max=1000))
+    referred_to = fields.String(load_default=None, allow_none=True,
+                                validate=validate.OneOf(sorted({*EMERGENCY_LINES, *LEGAL_CHANNELS})))
+    knowledge_entry_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
+    answer_note = fields.String(load_default="", validate=validate.Length(max=2000))
+    merge_into = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
+    follow_up_of = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
 
 
 class ListTicketsSchema(Schema):
@@ -59,8 +66,7 @@ class CallbackSchema(Schema):
         unknown = RAISE
 
     reached = fields.Boolean(required=True)
-    satisfaction = fields.String(validate=validate.OneOf(["satisfied", "basically_satisfied", "unsatisfied"]),
-                                 load_default=None, allow_none=True)
+    satisfaction = fields.String(validate=validate.OneOf(list(SATISFACTION)), load_default=None, allow_none=True)
     solved = fields.Boolean(load_default=None, allow_none=True)
     unit_contacted = fields.Boolean(load_default=None, allow_none=True)
     challenge = fields.Boolean(load_default=False)
@@ -73,3 +79,40 @@ class KeyTicketSchema(Schema):
         unknown = RAISE
 
     reason = fields.String(required=True, validate=validate.Length(max=1000))
+
+
+class MergeSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    into = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    reason = fields.String(load_default="", validate=validate.Length(max=1000))
+
+
+class UnmergeSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    reason = fields.String(required=True, validate=validate.Length(max=1000))
+
+
+class DuplicatesSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    category = fields.String(load_default=None, validate=validate.Length(max=100))
+    district = fields.String(load_default=None, validate=validate.Length(max=50))
+    address = fields.String(load_default="", validate=validate.Length(max=200))
+    content = fields.String(load_default="", validate=validate.Length(max=4000))
+    phone = fields.String(load_default=None, validate=validate.Length(max=30))
+    days = fields.Integer(load_default=None, validate=validate.Range(min=1, max=90))
+    limit = fields.Integer(load_default=None, validate=validate.Range(min=1, max=50))
+
+
+REGISTER = RegisterTicketSchema()
+LIST_TICKETS = ListTicketsSchema()
+CALLBACK = CallbackSchema()
+KEY_TICKET = KeyTicketSchema()
+MERGE = MergeSchema()
+UNMERGE = UnmergeSchema()
+DUPLICATES = DuplicatesSchema()

@@ -1,49 +1,41 @@
-"""The intake nameko service: thin entrypoints over `handlers.Intake`."""
+"""The intake nameko service: its RPCs and its event subscriber come from the handler table."""
 from __future__ import annotations
 
-from hotline_common.actors import Actor
 from hotline_common.catalog import load_catalog
 from hotline_common.config_files import read_yaml
+from hotline_common.dispatch import entrypoints
 from hotline_common.providers import UseCases
-from hotline_common.service_base import ServiceBase, command
-from hotline_common.subscriber import subscribe
+from hotline_common.service_base import ServiceBase
 
-from .domain import VIEW_EVENT_TYPES, CallbackPolicy
-from .handlers import Intake
+from .domain import CallbackPolicy
+from .duplicates import DuplicatePolicy
+from .frontdesk import FrontDeskPolicy
+from .handlers import HANDLERS, Intake
+from .knowledge.handlers import KnowledgeBase
+from .knowledge.store import KnowledgeStore
+from .segment import Segmenter
 from .store import IntakeStore
 
 
 def build(database, outbox, settings, clock) -> Intake:
-    callback = read_yaml(settings.config_dir, "callback.yaml")
-    return Intake(IntakeStore(database, outbox, settings), clock, load_catalog(settings.config_dir),
-                  settings.ticket_number_prefix,
-                  CallbackPolicy(max_unreached_attempts=int(callback.get("max_unreached_attempts", 3))))
+    callback = read_yaml(settings.config_dir, "callback.yaml")  # config/callback.yaml (R11)
+    policy = CallbackPolicy(**{k: int(v) for k, v in callback.items() if k == "max_unreached_attempts"})
+    front_desk = FrontDeskPolicy(direct_answer_callback=bool(callback.get("direct_answer_callback", True)))
+    duplicates = DuplicatePolicy(**read_yaml(settings.config_dir, "duplicates.yaml"))  # config/duplicates.yaml
+    catalog = load_catalog(settings.config_dir)
+    segmenter = Segmenter.from_config(settings.config_dir)  # config/knowledge-synonyms.yaml
+    knowledge = KnowledgeStore(database, outbox)
+    knowledge.ensure_indexes()
+    knowledge.seed(settings.config_dir, clock.now())  # config/knowledge-base.yaml, into an empty knowledge base
+    units = {u["id"] for u in read_yaml(settings.config_dir, "units.yaml")["units"]}
+    return Intake(store=IntakeStore(database, outbox, settings), clock=clock, catalog=catalog,
+                  number_prefix=settings.ticket_number_prefix, callback_policy=policy,
+                  knowledge=KnowledgeBase(store=knowledge, segmenter=segmenter, categories=catalog.categories,
+                                          units=units),
+                  segmenter=segmenter, front_desk=front_desk, duplicates=duplicates)
 
 
+@entrypoints(HANDLERS)
 class IntakeService(ServiceBase):
     name = "intake"
     app = UseCases(build)
-
-    @command
-    def register(self, payload, actor, idempotency_key=None):
-        return self.app.register(payload, Actor.from_dict(actor), idempotency_key)
-
-    @command
-    def get_ticket(self, key, actor):
-        return self.app.get(key, Actor.from_dict(actor))
-
-    @command
-    def list_tickets(self, query, actor):
-        return self.app.search(query or {}, Actor.from_dict(actor))
-
-    @command
-    def callback(self, key, body, actor):
-        return self.app.callback(key, body or {}, Actor.from_dict(actor))
-
-    @command
-    def mark_key(self, key, body, actor):
-        return self.app.mark_key(key, body or {}, Actor.from_dict(actor))
-
-    @subscribe(*VIEW_EVENT_TYPES)
-    def update_view(self, event):
-        self.app.apply(event)

@@ -1,23 +1,301 @@
-"""Intake's MongoDB adapter: tickets (versioned aggregates), daily number counters."""
+"""Intake's MongoDB adapter: tickets (versioned aggregates), daily number counters.
+
+The only place a ticket document becomes a `domain.Ticket` and back (`to_doc`/`from_doc`). The
+writes (`add`, `save`, `apply_view`) are shared with the in-memory twin in fakes.py: they only use
+the aggregate collection's interface (mongo.AggregateCollection / testing.MemoryAggregates).
+"""
 from __future__ import annotations
 
 import base64
 import json
 import threading
+from dataclasses import fields, is_dataclass
+from datetime import datetime
+from typing import Any
 
+from hotline_common.errors import StaleVersion, ValidationFailed
+from hotline_common.mongo import HIDDEN, AggregateCollection, Applied, duplicate_on, increment
+from hotline_common.timeutil import as_utc, iso, parse_iso
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
-from hotline_common.errors import StaleVersion, ValidationFailed
-from hotline_common.mongo import AggregateCollection, Applied, HIDDEN, duplicate_on, increment
-from hotline_common.timeutil import as_utc, iso, parse_iso
-
-from .domain import ViewChange
+from .commands import TicketFilters
+from .domain import (
+    CallbackEntry,
+    Citizen,
+    CoUnit,
+    DeadlineSummary,
+    DirectAnswer,
+    ExtensionSummary,
+    Idempotency,
+    ReplySummary,
+    Ticket,
+    TicketRef,
+    TimelineEntry,
+    UnitRef,
+)
+from .duplicates import bands
+from .view import ViewChange
 
 
 class IdempotencyRace(Exception):
     """Another request with the same Idempotency-Key stored its ticket first."""
 
+
+# -- documents <-> tickets -------------------------------------------------------------------------
+
+NOT_STORED = ("id", "version", "idempotency")
+
+
+def to_doc(ticket: Ticket) -> dict:
+    doc: dict[str, Any] = {"_id": ticket.id}
+    for f in fields(Ticket):
+        if f.name not in NOT_STORED:
+            doc[f.name] = field_doc(getattr(ticket, f.name))
+    if ticket.idempotency is not None:  # absent otherwise: the unique index on its key is sparse
+        doc["idempotency"] = field_doc(ticket.idempotency)
+    doc["seq"] = {}  # per source, the order of the last change the view shows (apply_view)
+    doc["fingerprint_bands"] = bands(ticket.fingerprint)  # the duplicate check's SimHash bands (indexed)
+    return doc
+
+
+def field_doc(value: Any) -> Any:
+    """One field's value as stored: dataclasses as sub-documents, tuples as arrays."""
+    if isinstance(value, ExtensionSummary):
+        return {"status": value.status, **({"working_days": value.working_days}
+                                           if value.working_days is not None else {})}
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: field_doc(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [field_doc(v) for v in value]
+    if isinstance(value, dict):
+        return {k: field_doc(v) for k, v in value.items()}
+    return value
+
+
+def from_doc(doc: dict) -> Ticket:
+    """Tolerates documents written before a field existed (they lack it)."""
+    lead, deadline, reply, extension, idem = (doc.get(k) for k in ("lead_unit", "deadline", "reply", "extension",
+                                                                   "idempotency"))
+    closed_at = doc.get("closed_at")
+    return Ticket(
+        id=doc["_id"],
+        number=doc["number"],
+        channel=doc["channel"],
+        type=doc["type"],
+        category=doc["category"],
+        district=doc["district"],
+        address=doc.get("address") or "",
+        citizen=Citizen(name=(doc.get("citizen") or {}).get("name") or "", phone=doc["citizen"]["phone"]),
+        content=doc["content"],
+        key_ticket=bool(doc.get("key_ticket")),
+        key_reason=doc.get("key_reason"),
+        external_ref=doc.get("external_ref"),
+        status=doc["status"],
+        created_at=as_utc(doc["created_at"]),
+        registered_by=doc.get("registered_by") or {},
+        timeline=tuple(_timeline_entry(e) for e in doc.get("timeline", [])),
+        version=doc.get("version", 0),
+        idempotency=Idempotency(key=idem["key"], hash=idem["hash"]) if idem else None,
+        units=tuple(doc.get("units", [])),
+        lead_unit=UnitRef(id=lead["id"], name=lead["name"]) if lead else None,
+        co_units=tuple(CoUnit(unit_id=c["unit_id"], unit_name=c["unit_name"], status=c["status"])
+                       for c in doc.get("co_units", [])),
+        first_responsible=bool(doc.get("first_responsible")),
+        dispatch_no=doc.get("dispatch_no"),
+        round=doc.get("round") or 1,
+        reply=ReplySummary(reply_no=reply["reply_no"], result=reply["result"], replied_at=reply.get("replied_at"))
+        if reply else None,
+        deadline=DeadlineSummary(**{**deadline, "provisional_years": tuple(deadline.get("provisional_years") or ())})
+        if deadline else None,
+        overdue=bool(doc.get("overdue")),
+        due_soon=doc.get("due_soon"),
+        overdue_working_days=doc.get("overdue_working_days"),
+        extension=ExtensionSummary(status=extension["status"], working_days=extension.get("working_days"))
+        if extension else None,
+        callbacks=tuple(_callback(c) for c in doc.get("callbacks", [])),
+        satisfaction=doc.get("satisfaction"),
+        challenged=bool(doc.get("challenged")),
+        closed=bool(doc.get("closed")),
+        close_reason=doc.get("close_reason"),
+        closed_at=as_utc(closed_at) if closed_at else None,
+        # the front desk (issue 12)
+        disposition=doc.get("disposition") or "dispatch",
+        disposition_reason=doc.get("disposition_reason"),
+        referred_to=doc.get("referred_to"),
+        answer=DirectAnswer(**doc["answer"]) if doc.get("answer") else None,
+        merged_into=TicketRef(**doc["merged_into"]) if doc.get("merged_into") else None,
+        merge_no=doc.get("merge_no") or 0,
+        follow_up_of=TicketRef(**doc["follow_up_of"]) if doc.get("follow_up_of") else None,
+        fingerprint=doc.get("fingerprint"),
+        responsible_unit=UnitRef(**doc["responsible_unit"]) if doc.get("responsible_unit") else None,
+    )
+
+
+def _timeline_entry(e: dict) -> TimelineEntry:
+    return TimelineEntry(at=as_utc(e["at"]), type=e["type"], label=e["label"], actor=e.get("actor") or {"role": "system"},
+                         detail=e.get("detail") or {}, event_id=e.get("event_id"))
+
+
+def _callback(c: dict) -> CallbackEntry:
+    return CallbackEntry(at=as_utc(c["at"]), by=c["by"], by_unit=c["by_unit"], round=c.get("round") or 1,
+                         attempt=c["attempt"], reached=c["reached"], satisfaction=c.get("satisfaction"),
+                         solved=c.get("solved"), unit_contacted=c.get("unit_contacted"),
+                         challenge=bool(c.get("challenge")), challenge_reason=c.get("challenge_reason"),
+                         note=c.get("note") or "")
+
+
+# -- the writes, over any aggregate collection -----------------------------------------------------
+
+class TicketWrites:
+    """`tickets` is a mongo.AggregateCollection (or its in-memory twin)."""
+
+    tickets: Any
+
+    def _idempotency_clash(self, exc: Exception) -> bool:
+        raise NotImplementedError
+
+    def add(self, ticket: Ticket, events) -> Applied:
+        """A new ticket with its events. IdempotencyRace: another request with its key got there first."""
+        try:
+            return self.tickets.insert(to_doc(ticket), events)
+        except Exception as exc:
+            if ticket.idempotency is not None and self._idempotency_clash(exc):
+                raise IdempotencyRace(ticket.idempotency.key) from None
+            raise
+
+    def save(self, before: Ticket, after: Ticket, events) -> Applied:
+        """A change intake itself decides (callback, key ticket): the fields that changed, if `before`
+        is still the stored version (else StaleVersion); arrays that grew get their new items pushed."""
+        old, new = to_doc(before), to_doc(after)
+        changes: dict[str, Any] = {}
+        pushes: dict[str, Any] = {}
+        for name, value in new.items():
+            previous = old.get(name)
+            if name in ("_id", "seq") or value == previous:
+                continue
+            if isinstance(value, list) and isinstance(previous, list) and value[:len(previous)] == previous:
+                pushes[name] = {"$each": value[len(previous):]}
+            else:
+                changes[name] = value
+        return self.tickets.update(before.id, changes, events, version=before.version, push=pushes)
+
+    def apply_view(self, ticket_id: str, change: ViewChange, entry: TimelineEntry, cause: str) -> Applied:
+        """Apply a view change once. A status change older than what the view shows (events can be
+        handled out of order) keeps the newer status and only adds its timeline entry."""
+        changes = {name: field_doc(value) for name, value in change.changes.items()}
+        push = {"timeline": field_doc(entry)}
+        if change.source and change.seq is not None:
+            seq_field = f"seq.{change.source}"
+            try:  # a merged ticket shows its main ticket's handling: its own only adds timeline lines
+                return self.tickets.update(ticket_id, {**changes, seq_field: change.seq},
+                                           cause=cause, push=push,
+                                           where={seq_field: {"$not": {"$gte": change.seq}}, "merged_into": None})
+            except StaleVersion:
+                return self.tickets.update(ticket_id, {}, cause=cause, push=push)
+        return self.tickets.update(ticket_id, changes, cause=cause, push=push)
+
+
+    # -- the front desk (issue 12): merged tickets follow their main ticket
+    def apply_to_merged(self, main_id: str, change: ViewChange, entry: TimelineEntry, cause: str) -> int:
+        """Apply a change of the main ticket's handling to every ticket merged into it, once each
+        (`cause`: the event's id); an older change than one shown only adds its timeline line."""
+        applied = 0
+        changes = {name: field_doc(value) for name, value in change.changes.items()}
+        seq_field = f"seq.main_{change.source}"
+        for ticket_id in self.merged_ids(main_id):
+            where: dict[str, Any] = {"merged_into.id": main_id}
+            if change.seq is not None:
+                where[seq_field] = {"$not": {"$gte": change.seq}}
+            try:
+                done = self.tickets.update(ticket_id, {**changes, **({seq_field: change.seq} if change.seq else {})},
+                                           cause=cause, push={"timeline": field_doc(entry)}, where=where)
+            except StaleVersion:
+                done = self.tickets.update(ticket_id, {}, cause=cause, push={"timeline": field_doc(entry)})
+            applied += bool(done)
+        return applied
+
+    def merged_ids(self, main_id: str) -> list[str]:
+        raise NotImplementedError
+
+
+FRONT_DESK_FIELDS = {"_id": 1, "number": 1, "type": 1, "category": 1, "district": 1, "address": 1, "content": 1,
+                     "citizen": 1, "status": 1, "created_at": 1, "closed": 1, "merged_into": 1, "fingerprint": 1,
+                     "lead_unit": 1, "channel": 1, "registered_by": 1}
+
+
+def duplicate_query(category: str | None, district: str | None, phone: str | None, fingerprint: str | None,
+                    since: datetime) -> dict | None:
+    """Open, unmerged tickets since `since` by the same caller, at the same place (category and
+    district), or sharing a SimHash band; None when the draft names none of these."""
+    either: list[dict] = []
+    if phone:
+        either.append({"citizen.phone": phone})
+    if category and district:
+        either.append({"category": category, "district": district})
+    if fingerprint:
+        either.append({"fingerprint_bands": {"$in": bands(fingerprint)}})
+    if not either:
+        return None
+    return {"created_at": {"$gte": since}, "closed": {"$ne": True}, "merged_into": None, "$or": either}
+
+
+def ticket_query(filters: TicketFilters, cursor: str | None) -> dict:
+    """The listing's MongoDB query; `cursor` continues after the last ticket of the previous page."""
+    query: dict = {}
+    for name in ("type", "district"):
+        if getattr(filters, name) is not None:
+            query[name] = getattr(filters, name)
+    if filters.status == "closed":
+        query["closed"] = True
+    elif filters.status is not None:
+        query["status"] = filters.status
+        query["closed"] = {"$ne": True}
+    if filters.overdue is not None:
+        query["overdue"] = filters.overdue
+    if filters.unit is not None:
+        query["units"] = filters.unit
+    if filters.category is not None:  # a category and everything under it
+        code = filters.category
+        query["$or"] = [{"category": code}, {"category": {"$gt": code + ".", "$lt": code + ".\uffff"}}]
+    created = {}
+    if filters.created_from is not None:
+        created["$gte"] = filters.created_from
+    if filters.created_to is not None:
+        created["$lt"] = filters.created_to
+    if created:
+        query["created_at"] = created
+    if cursor:
+        at, last_id = decode_cursor(cursor)
+        after = {"$or": [{"created_at": {"$lt": at}}, {"created_at": at, "_id": {"$lt": last_id}}]}
+        query = {"$and": [query, after]} if query else after
+    return query
+
+
+def page(docs: list[dict], limit: int) -> tuple[list[Ticket], str | None]:
+    """Up to `limit` of `docs` (fetched newest first, one more than `limit`) and the next page's cursor."""
+    next_cursor = None
+    if len(docs) > limit:
+        docs = docs[:limit]
+        next_cursor = encode_cursor(docs[-1]["created_at"], docs[-1]["_id"])
+    return [from_doc(d) for d in docs], next_cursor
+
+
+def encode_cursor(at: datetime, ticket_id: str) -> str:
+    raw = json.dumps([iso(as_utc(at)), ticket_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        at, ticket_id = json.loads(base64.urlsafe_b64decode(padded))
+        return parse_iso(at), str(ticket_id)
+    except (ValueError, TypeError):
+        raise ValidationFailed("bad cursor", errors={"cursor": ["not a cursor this API returned"]}) from None
+
+
+# -- the MongoDB store -------------------------------------------------------------------------------
 
 class NumberBlocks:
     """Hands out daily sequence numbers in blocks, so most tickets cost no counter write.
@@ -30,7 +308,7 @@ class NumberBlocks:
         self.counters = counters
         self.block = max(1, block)
         self._lock = threading.Lock()
-        self._day = None
+        self._day: str | None = None
         self._next = 0
         self._end = -1
 
@@ -45,7 +323,7 @@ class NumberBlocks:
             return value
 
 
-class IntakeStore:
+class IntakeStore(TicketWrites):
 
     def __init__(self, database, outbox, settings):
         self.db = database
@@ -59,95 +337,53 @@ class IntakeStore:
         t.create_index([("created_at", DESCENDING), ("_id", DESCENDING)], name="newest")
         t.create_index([("status", ASCENDING), ("created_at", DESCENDING)], name="status_newest")
         t.create_index([("units", ASCENDING), ("created_at", DESCENDING)], name="unit_newest")
+        # the front desk (issue 12): duplicate candidates, tickets merged into a main ticket
+        t.create_index([("citizen.phone", ASCENDING), ("created_at", DESCENDING)], name="caller_newest")
+        t.create_index([("category", ASCENDING), ("district", ASCENDING), ("created_at", DESCENDING)],
+                       name="place_newest")
+        t.create_index([("fingerprint_bands", ASCENDING), ("created_at", DESCENDING)], name="simhash_bands")
+        t.create_index([("merged_into.id", ASCENDING)], name="merged_into", sparse=True)
 
     def ping(self) -> None:
         self.db.command("ping")
 
-    # -- writes
-    def add(self, ticket: dict, events) -> None:
-        try:
-            self.tickets.insert(ticket, events)
-        except DuplicateKeyError as exc:
-            if duplicate_on(exc, "idempotency.key"):
-                raise IdempotencyRace(ticket["idempotency"]["key"]) from None
-            raise
+    def next_number(self, day_key: str) -> int:
+        """The next sequence number of a day's counter (e.g. "AS20261127")."""
+        return self.numbers.next(day_key)
 
-    def apply_view(self, ticket_id: str, change: ViewChange, event_id: str) -> Applied:
-        """Apply a view change once. A status change older than what the view shows (events can be
-        handled out of order) keeps the newer status and only adds its timeline entry."""
-        push = {"timeline": change.entry}
-        if change.source and change.seq is not None:
-            seq_field = f"seq.{change.source}"
-            try:
-                return self.tickets.update(ticket_id, {**change.changes, seq_field: change.seq},
-                                           cause=event_id, push=push,
-                                           where={seq_field: {"$not": {"$gte": change.seq}}})
-            except StaleVersion:
-                return self.tickets.update(ticket_id, {}, cause=event_id, push=push)
-        return self.tickets.update(ticket_id, change.changes, cause=event_id, push=push)
-
-    def change(self, ticket: dict, changes: dict, events, timeline: list, push: dict | None = None):
-        """A change intake itself decides (callback, key ticket), with its timeline entries."""
-        pushes = {"timeline": {"$each": timeline}, **(push or {})}
-        return self.tickets.update(ticket["_id"], changes, events, version=ticket["version"], push=pushes)
+    def _idempotency_clash(self, exc: Exception) -> bool:
+        return isinstance(exc, DuplicateKeyError) and duplicate_on(exc, "idempotency.key")
 
     # -- reads
-    def get(self, key: str) -> dict | None:
+    def get(self, key: str) -> Ticket | None:
         """By id or by number."""
-        projection = HIDDEN
-        return (self.db.tickets.find_one({"_id": key}, projection)
-                or self.db.tickets.find_one({"number": key}, projection))
+        doc = self.db.tickets.find_one({"_id": key}, HIDDEN) or self.db.tickets.find_one({"number": key}, HIDDEN)
+        return from_doc(doc) if doc else None
 
-    def by_idempotency_key(self, key: str) -> dict | None:
-        return self.db.tickets.find_one({"idempotency.key": key}, HIDDEN)
+    def by_idempotency_key(self, key: str) -> Ticket | None:
+        doc = self.db.tickets.find_one({"idempotency.key": key}, HIDDEN)
+        return from_doc(doc) if doc else None
 
-    def search(self, filters: dict, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
+    def search(self, filters: TicketFilters, limit: int, cursor: str | None) -> tuple[list[Ticket], str | None]:
         """Newest first; `cursor` continues after the last ticket of the previous page."""
-        query: dict = {}
-        for field in ("type", "district"):
-            if field in filters:
-                query[field] = filters[field]
-        if filters.get("status") == "closed":
-            query["closed"] = True
-        elif "status" in filters:
-            query["status"] = filters["status"]
-            query["closed"] = {"$ne": True}
-        if "overdue" in filters:
-            query["overdue"] = filters["overdue"]
-        if "unit" in filters:
-            query["units"] = filters["unit"]
-        if "category" in filters:  # a category and everything under it
-            code = filters["category"]
-            query["$or"] = [{"category": code}, {"category": {"$gt": code + ".", "$lt": code + ".\uffff"}}]
-        created = {}
-        if "created_from" in filters:
-            created["$gte"] = filters["created_from"]
-        if "created_to" in filters:
-            created["$lt"] = filters["created_to"]
-        if created:
-            query["created_at"] = created
-        if cursor:
-            at, last_id = decode_cursor(cursor)
-            after = {"$or": [{"created_at": {"$lt": at}}, {"created_at": at, "_id": {"$lt": last_id}}]}
-            query = {"$and": [query, after]} if query else after
-        docs = list(self.db.tickets.find(query, HIDDEN)
+        docs = list(self.db.tickets.find(ticket_query(filters, cursor), HIDDEN)
                     .sort([("created_at", DESCENDING), ("_id", DESCENDING)]).limit(limit + 1))
-        next_cursor = None
-        if len(docs) > limit:
-            docs = docs[:limit]
-            next_cursor = encode_cursor(docs[-1]["created_at"], docs[-1]["_id"])
-        return docs, next_cursor
+        return page(docs, limit)
 
+    # -- the front desk (issue 12)
+    def duplicate_pool(self, category: str | None, district: str | None, phone: str | None,
+                       fingerprint: str | None, since: datetime, limit: int) -> list[Ticket]:
+        """Recent open tickets a call may repeat (see duplicate_query), newest first, at most `limit`."""
+        query = duplicate_query(category, district, phone, fingerprint, since)
+        if query is None:
+            return []
+        docs = self.db.tickets.find(query, FRONT_DESK_FIELDS).sort([("created_at", DESCENDING)]).limit(limit)
+        return [from_doc({**d, "timeline": []}) for d in docs]
 
-def encode_cursor(at, ticket_id: str) -> str:
-    raw = json.dumps([iso(as_utc(at)), ticket_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    def merged_ids(self, main_id: str) -> list[str]:
+        return [d["_id"] for d in self.db.tickets.find({"merged_into.id": main_id}, {"_id": 1})]
 
-
-def decode_cursor(cursor: str):
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        at, ticket_id = json.loads(base64.urlsafe_b64decode(padded))
-        return parse_iso(at), str(ticket_id)
-    except (ValueError, TypeError):
-        raise ValidationFailed("bad cursor", errors={"cursor": ["not a cursor this API returned"]}) from None
+    def merged_tickets(self, main_id: str) -> list[Ticket]:
+        """The tickets merged into `main_id`, oldest first."""
+        docs = self.db.tickets.find({"merged_into.id": main_id}, HIDDEN).sort([("created_at", ASCENDING)])
+        return [from_doc(d) for d in docs]

@@ -43,12 +43,16 @@ class CoUnitState:
 @dataclass(frozen=True, kw_only=True)
 class AssignmentState:
     """The assignment after the change: whoever shows it converges whatever order events arrive in."""
-    status: Literal["awaiting_dispatch", "dispatched", "accepted", "reviewed", "replied", "return_requested"]
+    status: Literal["awaiting_dispatch", "dispatched", "accepted", "reviewed", "replied", "return_requested",
+                    "withdrawn"]
     lead_unit: LeadUnit | None
     first_responsible: bool
     co_units: list[CoUnitState]
     dispatch_no: int = constrained(minimum=0)
     round: int = constrained(minimum=1)
+    responsible_unit: LeadUnit | None = constrained(
+        None, description="the district or county government that passed the ticket down to its street office "
+                          "and stays answerable for it (sees it, is told of its reply)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -195,6 +199,14 @@ class TicketDispatched(RoutingEvent):
     dispatched_at: Instant
     previous_unit: str | None
     unit_leaders: list[str] = constrained(description="user ids of the unit's main and deputy leader, who may sign extensions (R8)")
+    kind: Literal["rule", "manual", "return", "redispatch", "pass_down", "unmerged"] = constrained(
+        "rule", description="how it came: by a rule, by an operator's manual dispatch, after an approved return, "
+                            "re-dispatched by the hotline office before sign-for (改派), passed down by a district to "
+                            "its street office (下派), or dispatched on its own after an unmerge")
+    keeps_deadline: bool = constrained(
+        False, description="the deadline keeps counting from the first dispatch (改派, 下派): sla moves the running "
+                           "clock to the new unit instead of starting a new one")
+    reason: str | None = constrained(None, description="why it was re-dispatched or passed down")
 
 
 @register
@@ -208,3 +220,13 @@ class TicketReplied(RoutingEvent):
     contributions: list[str]
     co_units_pending: list[str]
     replied_at: Instant
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class AssignmentWithdrawn(RoutingEvent):
+    """The ticket was merged into another (并单): routing withdrew it from its unit; it is not handled on its own (sla stops its clock)"""
+    TYPE: ClassVar[str] = "assignment.withdrawn"
+    previous_unit: str | None
+    main_ticket_id: str
+    main_number: str

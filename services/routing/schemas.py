@@ -19,6 +19,19 @@ class DispatchSchema(Strict):
     note = fields.String(load_default="", validate=validate.Length(max=1000))
 
 
+class RedispatchSchema(Strict):
+    unit_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    reason = fields.String(required=True, validate=validate.Length(max=1000))
+    co_units = fields.List(fields.String(validate=validate.Length(max=100)), load_default=list,
+                           validate=validate.Length(max=20))
+    first_responsible = fields.Boolean(load_default=False)
+
+
+class PassDownSchema(Strict):
+    unit_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    reason = fields.String(required=True, validate=validate.Length(max=1000))
+
+
 class ReviewSchema(Strict):
     instructions = fields.String(required=True, validate=validate.Length(max=4000))
 
@@ -64,11 +77,12 @@ class PersonSchema(Strict):
 class UnitSchema(Strict):
     name = fields.String(required=True, validate=validate.Length(min=2, max=100))
     kind = fields.String(required=True, validate=validate.OneOf(
-        ["department", "district", "development_zone", "enterprise", "other"]))
+        ["department", "district", "development_zone", "street", "enterprise", "other"]))
     main_leader = fields.Nested(PersonSchema, required=True)
     deputy_leader = fields.Nested(PersonSchema, required=True)
     contacts = fields.List(fields.Nested(PersonSchema), required=True, validate=validate.Length(min=1, max=20))
     active = fields.Boolean(load_default=True)
+    parent = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
 
 
 class RuleSchema(Strict):
@@ -81,6 +95,8 @@ class RuleSchema(Strict):
 
 
 DISPATCH = DispatchSchema()
+REDISPATCH = RedispatchSchema()
+PASS_DOWN = PassDownSchema()
 REVIEW = ReviewSchema()
 REPLY = ReplySchema()
 RETURN = ReturnSchema()

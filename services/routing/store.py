@@ -1,5 +1,6 @@
 """Routing's MongoDB adapter: assignments (versioned aggregates), the units directory, routing rules.
 
+The only place assignment documents and `domain.Assignment` are converted (`to_doc`, `from_doc`).
 Rules and units are read on every routing decision from an in-process copy, refreshed when their
 revision counter moves (checked at most once a second; this replica's own changes at once). So a
 change through the admin API applies to the next ticket on every replica without a restart.
@@ -8,16 +9,38 @@ from __future__ import annotations
 
 import threading
 import time
-
-from pymongo import ASCENDING
+from collections.abc import Iterable
+from typing import Any
 
 from hotline_common.config_files import read_yaml
-from hotline_common.mongo import AggregateCollection, BOOKKEEPING, HIDDEN, increment
+from hotline_common.messages import from_jsonable, to_jsonable
+from hotline_common.mongo import BOOKKEEPING, HIDDEN, AggregateCollection, Applied, increment
+from pymongo import ASCENDING
 
-from .domain import Rule
+from .domain import Assignment, Rule
 
 META = "directory"
 REVISION_CHECK_SECONDS = 1.0
+
+
+# -- documents <-> the aggregate --------------------------------------------------------------------
+
+def to_doc(a: Assignment) -> dict[str, Any]:
+    """The assignment's document: its fields by the same names, the ticket id as `_id` (no version)."""
+    doc = to_jsonable(a)
+    doc["_id"] = doc.pop("ticket_id")
+    del doc["version"]
+    return doc
+
+
+def from_doc(doc: dict[str, Any]) -> Assignment:
+    data = {k: v for k, v in doc.items() if k not in ("_id", "inbox", "event_ids", "writes")}
+    return from_jsonable(Assignment, {**data, "ticket_id": doc["_id"]})
+
+
+def unit_doc(unit: dict[str, Any]) -> dict[str, Any]:
+    """A unit of config/units.yaml as the directory stores it."""
+    return {k: v for k, v in unit.items() if k != "id"} | {"active": True}
 
 
 class RoutingStore:
@@ -42,7 +65,7 @@ class RoutingStore:
     def seed(self, config_dir) -> None:
         if self.db.units.estimated_document_count() == 0:
             for unit in read_yaml(config_dir, "units.yaml")["units"]:
-                self.db.units.update_one({"_id": unit["id"]}, {"$setOnInsert": _unit_doc(unit)}, upsert=True)
+                self.db.units.update_one({"_id": unit["id"]}, {"$setOnInsert": unit_doc(unit)}, upsert=True)
             self._bump()
         if self.db.rules.estimated_document_count() == 0:
             for position, rule in enumerate(read_yaml(config_dir, "routing-rules.yaml")["rules"]):
@@ -80,12 +103,13 @@ class RoutingStore:
         self._bump()
 
     def rules(self) -> list[dict]:
+        """The rules' documents in their order (`id`, the rule's fields, `position`)."""
         return list(self.db.rules.find().sort("position", ASCENDING))
 
-    def put_rule(self, rule: dict) -> None:
-        existing = self.db.rules.find_one({"_id": rule["id"]}, {"position": 1})
+    def put_rule(self, rule: Rule) -> None:
+        existing = self.db.rules.find_one({"_id": rule.id}, {"position": 1})
         position = existing["position"] if existing else self.db.rules.estimated_document_count()
-        self.db.rules.replace_one({"_id": rule["id"]}, {**rule, "position": position}, upsert=True)
+        self.db.rules.replace_one({"_id": rule.id}, {**rule.to_dict(), "position": position}, upsert=True)
         self._bump()
 
     def delete_rule(self, rule_id: str) -> bool:
@@ -96,27 +120,31 @@ class RoutingStore:
 
     def return_counts(self, unit_id: str) -> dict:
         """R5: returns counted per unit (requested, approved, rejected, waiting)."""
-        counts = {"requested": 0, "approved": 0, "rejected": 0, "waiting": 0}
-        for doc in self.db.assignments.find({"returns.unit_id": unit_id}, {"returns": 1}):
-            for entry in doc["returns"]:
-                if entry["unit_id"] == unit_id:
-                    counts["requested"] += 1
-                    counts[entry["decision"] or "waiting"] += 1
-        return counts
+        return count_returns(self.db.assignments.find({"returns.unit_id": unit_id}, {"returns": 1}), unit_id)
 
     # -- assignments
-    def add_assignment(self, assignment: dict, events, cause: str):
-        return self.assignments.insert(assignment, events, cause=cause)
+    def add_assignment(self, a: Assignment, events: Iterable, *, cause: str) -> Applied:
+        """Create the assignment; `cause` (the ticket.registered event) makes a redelivery a no-op."""
+        return self.assignments.insert(to_doc(a), events, cause=cause)
 
-    def get_assignment(self, key: str) -> dict | None:
-        projection = HIDDEN
-        return (self.db.assignments.find_one({"_id": key}, projection)
-                or self.db.assignments.find_one({"number": key}, projection))
+    def get_assignment(self, key: str) -> Assignment | None:
+        """By ticket id or ticket number."""
+        doc = (self.db.assignments.find_one({"_id": key}, HIDDEN)
+               or self.db.assignments.find_one({"number": key}, HIDDEN))
+        return from_doc(doc) if doc is not None else None
 
-    def save(self, state: dict, events, *, version: int, cause: str | None = None):
-        changes = {k: v for k, v in state.items() if k not in BOOKKEEPING}
-        return self.assignments.update(state["_id"], changes, events, version=version, cause=cause)
+    def save(self, a: Assignment, events: Iterable, *, cause: str | None = None) -> Applied:
+        """Write `a` over the version it was read at (`a.version`): StaleVersion if it moved on;
+        with `cause`, an event applied before is skipped (Applied(False))."""
+        changes = {k: v for k, v in to_doc(a).items() if k not in BOOKKEEPING}
+        return self.assignments.update(a.ticket_id, changes, events, version=a.version, cause=cause)
 
 
-def _unit_doc(unit: dict) -> dict:
-    return {k: v for k, v in unit.items() if k != "id"} | {"active": True}
+def count_returns(docs: Iterable[dict], unit_id: str) -> dict:
+    counts = {"requested": 0, "approved": 0, "rejected": 0, "waiting": 0}
+    for doc in docs:
+        for entry in doc["returns"]:
+            if entry["unit_id"] == unit_id:
+                counts["requested"] += 1
+                counts[entry["decision"] or "waiting"] += 1
+    return counts

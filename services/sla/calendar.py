@@ -9,7 +9,7 @@ counting working days costs O(log n), whatever the distance.
 """
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date
 
@@ -90,5 +90,5 @@ class WorkCalendar:
         lo, hi = sorted((start.year, end.year))
         return tuple(y for y in range(lo, hi + 1) if not self.is_official(y))
 
-    def with_year(self, rules: YearRules) -> "WorkCalendar":
+    def with_year(self, rules: YearRules) -> WorkCalendar:
         return WorkCalendar({**self.years, rules.year: rules}, self.first_year)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from .calendar import YearRules, WorkCalendar
+from .calendar import WorkCalendar, YearRules
 
 
 def chinese_calendar_years() -> dict[int, YearRules]:

@@ -1,253 +1,337 @@
-"""SLA use cases: clocks, timers, extensions, the calendar and the controllable clock."""
+"""SLA use cases: deadline clocks started, reopened and stopped by routing's events, their timers,
+extensions (R7, R8) and the work calendar. The shared clock's admin commands live in clock_admin.py.
+
+Command handlers are `handler(app, command, actor)`, reactions `reaction(app, received)`; the one
+table, `HANDLERS`, is at the end. `fire_timers(app)` is the timer entrypoint's use case.
+"""
 from __future__ import annotations
 
 import logging
 import threading
-from datetime import date, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 from hotline_common import metrics
 from hotline_common.actors import ADMIN, OPERATOR, SYSTEM_ACTOR, Actor
-from hotline_common.clock import ClockState as ClockSetting
-from hotline_common.clock import utcnow
-from hotline_common.errors import NotAllowedHere, NotFound, ValidationFailed
-from hotline_common.timeutil import CHINA, iso, local_date, parse_iso, start_of_local_day
+from hotline_common.config_files import read_yaml
+from hotline_common.dispatch import Handlers, Outcome, Received
+from hotline_common.errors import NotFound, NotYet, StaleVersion, TransientError, ValidationFailed
 from hotline_common.mongo import retrying
-from hotline_common.validation import load
+from hotline_common.timeutil import local_date
 
-from . import domain
-from . import schemas as s
+from services.routing.events import AssignmentReopened, TicketDispatched, TicketReplied
+
+from . import clock_admin, domain
+from . import commands as c
+from .calendar import WorkCalendar
 from .calendar_source import CalendarFileError, build_calendar, parse_year
+from .clock_admin import ClockAdmin
+from .domain import Clock, Extension
 
 log = logging.getLogger(__name__)
 FIRE_BATCH = 1000
+# events one clock's write may carry: well within the event ids the outbox's sweeper checks per document
+MAX_EVENTS_PER_WRITE = 50
 
 
-class Sla:
-    def __init__(self, store, clock, settings, policy: domain.Policy, clock_store=None):
+class Calendars:
+    """The work calendar (DESIGN §5) as the config files and the stored overrides make it now; any
+    replica may change the overrides, so the timer looks at their revision before every round."""
+
+    def __init__(self, store, config_dir: Path):
         self.store = store
-        self.clock = clock
-        self.settings = settings
-        self.policy = policy
-        self.clock_store = clock_store  # (load, save) of the shared controllable clock, outside production
+        self.config_dir = config_dir
         self._lock = threading.Lock()
-        self._calendar_revision = None
-        self.calendar = None
-        self.refresh_calendar(force=True)
+        self._revision: int | None = None
+        self.current: WorkCalendar
+        self.refresh(force=True)
 
-    # -- the calendar (DESIGN §5)
-    def refresh_calendar(self, force: bool = False) -> bool:
-        """Rebuild the calendar when its overrides changed (any replica may have changed them)."""
+    def refresh(self, force: bool = False) -> bool:
+        """Rebuild the calendar when its overrides changed."""
         revision = self.store.calendar_revision()
-        if not force and revision == self._calendar_revision:
+        if not force and revision == self._revision:
             return False
-        stored = {}
-        for doc in self.store.calendar_overrides():
-            stored[doc["_id"]] = parse_year(doc, f"stored override {doc['_id']}")
+        stored = {doc["_id"]: parse_year(doc, f"stored override {doc['_id']}") for doc in self.store.calendar_overrides()}
+        calendar = build_calendar(self.config_dir, stored)
         with self._lock:
-            self.calendar = build_calendar(self.settings.config_dir, stored)
-            self._calendar_revision = revision
+            self.current = calendar
+            self._revision = revision
         return True
 
-    def _deadline_note(self, clock: dict) -> None:
-        for year in clock["provisional_years"]:
-            metrics.PROVISIONAL_DEADLINES.labels(str(year)).inc()
-            log.warning("deadline of %s counted with weekends only: no holiday data for %s "
-                        "(add config/calendar/%s.yaml or PUT /v1/calendar/%s)", clock["number"], year, year, year)
 
-    # -- R7: a dispatch starts the unit's clock; a reply stops it
-    def start(self, event: dict) -> bool:
-        data = event["data"]
-        if data.get("dispatch_no", 1) == 1:  # the first clock: no read needed, a repeat is a duplicate key
-            clock, events = domain.start_clock(data, self.policy, self.calendar, SYSTEM_ACTOR)
-            self._deadline_note(clock)
-            return bool(self.store.add(clock, events, cause=event["id"]))
-        existing = self.store.get(data["ticket_id"])
-        if existing is not None and domain.clock_key(existing) >= (data["dispatch_no"], 1):
-            return False  # this dispatch (or a later one) already has its clock
-        clock, events = domain.start_clock(data, self.policy, self.calendar, SYSTEM_ACTOR, previous=existing)
-        self._deadline_note(clock)
-        if existing is None:
-            return bool(self.store.add(clock, events, cause=event["id"]))
-        return bool(self.store.save(clock, events, version=existing["version"], cause=event["id"]))
+def load_policy(config_dir: Path) -> domain.Policy:
+    """config/sla.yaml."""
+    config = read_yaml(config_dir, "sla.yaml")
+    return domain.Policy(time_limits=config["time_limits"],
+                         due_soon_working_days=int(config.get("due_soon_working_days", 1)),
+                         extension_notice_working_days=int(config.get("extension_notice_working_days", 2)),
+                         max_extension_working_days=int(config.get("max_extension_working_days", 20)))
 
-    def reopen(self, event: dict) -> bool:
-        """assignment.reopened: the unit handles the ticket again; a new round gets a new clock."""
-        data = event["data"]
-        existing = self.store.get(data["ticket_id"])
-        if existing is None:
-            raise NotFound(f"no clock for {data['number']} yet")  # retried
-        if domain.clock_key(existing) >= (data["state"]["dispatch_no"], data["round"]):
-            return False
-        clock, events = domain.reopen_clock(existing, data, self.policy, self.calendar, SYSTEM_ACTOR)
-        self._deadline_note(clock)
-        return bool(self.store.save(clock, events, version=existing["version"], cause=event["id"]))
 
-    def stop(self, event: dict) -> bool:
-        data = event["data"]
-        existing = self.store.get(data["ticket_id"])
-        if existing is None:
-            raise NotFound(f"no clock for {data['number']} yet")  # retried: the dispatch is on its way
-        if domain.clock_key(existing) != (data["state"]["dispatch_no"], data["state"].get("round", 1)):
-            return False  # a reply from another dispatch or round than the running clock's
-        clock, events = domain.stop_on_reply(existing, parse_iso(data["replied_at"]), SYSTEM_ACTOR)
+@dataclass
+class Sla:
+    """The ports sla's use cases work with."""
+    store: Any                # store.SlaStore or fakes.FakeSlaStore
+    clock: Any                # now()
+    policy: domain.Policy
+    calendars: Calendars
+    clock_admin: ClockAdmin
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        return self.calendars.current
+
+
+# -- reactions: a dispatch starts the unit's clock, a reopening starts a new round's, a reply stops it (R7)
+
+def start_on_dispatch(app: Sla, received: Received[TicketDispatched]) -> Outcome:
+    event = received.event
+
+    def attempt() -> Outcome:
+        # the first dispatch needs no read: a repeat is the same document, recognised by its cause
+        existing = None if event.dispatch_no == 1 else app.store.get(event.ticket_id)
+        clock, events = domain.start_clock(existing, event, now=app.clock.now(), actor=SYSTEM_ACTOR,
+                                           calendar=app.calendar, policy=app.policy)
         if not events:
-            return False
-        return bool(self.store.save(clock, events, version=existing["version"], cause=event["id"]))
+            return Outcome.DUPLICATE
+        _deadline_note(clock)
+        if existing is None:
+            return _outcome(app.store.add(clock, events, cause=received.id))
+        return _outcome(app.store.save(clock, events, cause=received.id))
+    return _retrying(attempt)
 
-    # -- timers: find what is due (an index range), fire it (versioned writes: exactly once)
-    def tick(self) -> int:
-        self.refresh_calendar()
-        now = self.clock.now()
-        fired = 0
-        while True:
-            due = self.store.due(now, FIRE_BATCH)
-            if not due:
-                return fired
-            items = []
-            for clock in due:
-                updated, events = domain.fire(clock, now, self.calendar, SYSTEM_ACTOR)
-                if events:
-                    items.append((updated, clock["version"], events))
-                    for e in events:
-                        metrics.TIMERS_FIRED.labels(e.type.rsplit(".", 1)[-1]).inc()
-            applied = self.store.save_many(items)
-            fired += len(applied)
-            if len(due) < FIRE_BATCH:
-                return fired
 
-    # -- reading
-    def deadline(self, key: str, actor: Actor) -> dict:
-        clock = self._clock(key, actor)
-        return present(clock, self.clock.now(), self.calendar)
+def reopen_on_reopened(app: Sla, received: Received[AssignmentReopened]) -> Outcome:
+    """assignment.reopened: the unit handles the ticket again; a new round gets a new clock."""
+    event = received.event
 
-    def _clock(self, key: str, actor: Actor) -> dict:
-        clock = self.store.get(key)
-        if clock is None:
-            raise NotFound(f"no deadline for {key}")
-        if actor.is_unit and actor.unit_id != clock["unit_id"]:
-            raise NotFound(f"no deadline for {key}")
-        return clock
+    def attempt() -> Outcome:
+        existing = _existing(app, event.ticket_id, event.number)
+        clock, events = domain.reopen_clock(existing, event, now=app.clock.now(), actor=SYSTEM_ACTOR,
+                                            calendar=app.calendar, policy=app.policy)
+        if not events:
+            return Outcome.DUPLICATE
+        _deadline_note(clock)
+        return _outcome(app.store.save(clock, events, cause=received.id))
+    return _retrying(attempt)
 
-    # -- R8: extensions
-    def request_extension(self, key: str, body: dict, actor: Actor) -> dict:
-        cmd = load(s.EXTENSION_REQUEST, body)
-        return self._change(key, actor, lambda c: domain.request_extension(
-            c, cmd["working_days"], cmd["reason"], actor, self.clock.now(), self.calendar, self.policy))
 
-    def decide_extension(self, key: str, body: dict, actor: Actor) -> dict:
-        actor.require(OPERATOR, ADMIN)
-        cmd = load(s.EXTENSION_DECISION, body)
-        return self._change(key, actor, lambda c: domain.decide_extension(
-            c, cmd["approve"], cmd.get("working_days"), cmd["note"], actor, self.clock.now(), self.calendar,
-            self.policy))
+def stop_on_reply(app: Sla, received: Received[TicketReplied]) -> Outcome:
+    event = received.event
 
-    def _change(self, key, actor, decide) -> dict:
-        def attempt():
-            clock = self._clock(key, actor)
-            updated, events = decide(clock)
-            self.store.save(updated, events, version=clock["version"])
-            return present({**updated, "version": clock["version"] + 1}, self.clock.now(), self.calendar)
+    def attempt() -> Outcome:
+        existing = _existing(app, event.ticket_id, event.number)
+        clock, events = domain.stop_on_reply(existing, event, now=app.clock.now(), actor=SYSTEM_ACTOR)
+        if not events:
+            return Outcome.DUPLICATE
+        return _outcome(app.store.save(clock, events, cause=received.id))
+    return _retrying(attempt)
+
+
+def _existing(app: Sla, ticket_id: str, number: str) -> Clock:
+    clock = app.store.get(ticket_id)
+    if clock is None:
+        raise NotYet(f"no clock for {number} yet")  # retried: the dispatch is on its way
+    return clock
+
+
+def _outcome(applied) -> Outcome:
+    return Outcome.APPLIED if applied else Outcome.DUPLICATE
+
+
+def _retrying(attempt) -> Outcome:
+    """Re-read and re-decide when a timer or a request moved the clock in between; still losing the
+    race after that is worth a later retry of the event (never "no change")."""
+    try:
         return retrying(attempt)
+    except StaleVersion as exc:
+        raise TransientError(f"the clock kept changing: {exc.detail}") from exc
 
-    def list_extensions(self, query: dict, actor: Actor) -> dict:
-        q = load(s.EXTENSION_QUERY, query or {})
-        items = self.store.extensions(actor.unit_scope(q.get("unit")), q.get("status"))
-        counts: dict = {}
-        for e in items:
-            per_unit = counts.setdefault(e["unit_id"], {"requested": 0, "approved": 0, "rejected": 0, "pending": 0})
-            per_unit["requested"] += 1
-            per_unit[e["status"]] += 1
-        return {"items": items[: q["limit"]], "counts_by_unit": counts}
 
-    # -- the calendar API
-    def calendar_year(self, year: int) -> dict:
-        rules = self.calendar.years.get(year)
-        days = [{"date": d.isoformat(), "name": n, "off": d in rules.holidays} for d, n in rules.names] if rules else []
-        return {"year": year, "official": rules is not None, "source": rules.source if rules else None,
-                "counting": "official arrangement" if rules else "weekends only (provisional)", "days": days}
+def _deadline_note(clock: Clock) -> None:
+    for year in clock.provisional_years:
+        metrics.PROVISIONAL_DEADLINES.labels(str(year)).inc()
+        log.warning("deadline of %s counted with weekends only: no holiday data for %s "
+                    "(add config/calendar/%s.yaml or PUT /v1/calendar/%s)", clock.number, year, year, year)
 
-    def put_calendar_year(self, year: int, body: dict, actor: Actor) -> dict:
-        actor.require(ADMIN)
-        document = {**load(s.CALENDAR_YEAR, body), "year": year}
-        try:
-            parse_year(document, f"calendar {year}")
-        except CalendarFileError as exc:
-            raise ValidationFailed(str(exc), errors={"days": [str(exc)]}) from None
-        self.store.put_calendar_override(year, _jsonable(document))
-        self.refresh_calendar(force=True)
-        return {**self.calendar_year(year), "recomputed": self.recompute_provisional()}
 
-    def reload_calendar(self, actor: Actor) -> dict:
-        """Re-read config/calendar/*.yaml (a file dropped in by ops) on every replica, and recompute."""
-        actor.require(ADMIN)
-        self.store.bump_calendar()
-        self.refresh_calendar(force=True)
-        return {"official_years": sorted(self.calendar.years), "recomputed": self.recompute_provisional()}
+# -- timers: find what is due (an index range), fire it (versioned writes: exactly once) -----------
 
-    def recompute_provisional(self) -> int:
-        """Every open provisional deadline, recomputed with the calendar as it is now."""
-        items = []
-        for clock in self.store.running_provisional():
-            updated, events = domain.recompute(clock, self.calendar, self.policy, SYSTEM_ACTOR)
+def fire_timers(app: Sla, max_events: int = MAX_EVENTS_PER_WRITE) -> int:
+    """Fire every due timer; returns how many clocks fired. A clock far behind (a big jump of the
+    clock) fires `max_events` at a time, in order, until it has caught up."""
+    app.calendars.refresh()
+    now = app.clock.now()
+    cmd = c.FireTimers(max_events=max_events)
+    fired = 0
+    while True:
+        due = app.store.due(now, FIRE_BATCH)
+        if not due:
+            return fired
+        items, behind = [], False
+        for clock in due:
+            updated, events = domain.fire(clock, cmd, now=now, actor=SYSTEM_ACTOR, calendar=app.calendar)
             if events:
-                items.append((updated, clock["version"], events))
-        return len(self.store.save_many(items))
-
-    # -- the controllable clock (outside production)
-    def get_clock(self) -> dict:
-        now = self.clock.now()
-        return {"now": iso(now), "local": now.astimezone(CHINA).isoformat(timespec="seconds"),
-                "mode": self.settings.clock_mode, "environment": self.settings.environment}
-
-    def set_clock(self, body: dict, actor: Actor) -> dict:
-        actor.require(ADMIN)
-        self._controllable()
-        cmd = load(s.CLOCK_SET, body)
-        load_state, save_state = self.clock_store
-        save_state(ClockSetting.set_to(cmd["now"], utcnow(), running=cmd["running"]))
-        self.clock.invalidate()
-        return self.get_clock()
-
-    def advance_clock(self, body: dict, actor: Actor) -> dict:
-        """Move the whole system's time forward by seconds, or by working days (same time of day)."""
-        actor.require(ADMIN)
-        self._controllable()
-        cmd = load(s.CLOCK_ADVANCE, body)
-        load_state, save_state = self.clock_store
-        now = self.clock.now()
-        if cmd.get("working_days"):
-            local = now.astimezone(CHINA)
-            day = self.calendar.add_working_days(local.date(), cmd["working_days"])
-            target = start_of_local_day(day) + (local - local.replace(hour=0, minute=0, second=0, microsecond=0))
-        else:
-            target = now + timedelta(seconds=cmd.get("seconds") or 0)
-        state = load_state()
-        running = state.rate == 1 if state else True
-        save_state(ClockSetting.set_to(target, utcnow(), running=running))
-        self.clock.invalidate()
-        return self.get_clock()
-
-    def _controllable(self) -> None:
-        if self.settings.production:
-            raise NotAllowedHere("the time of the system cannot be changed in production")
-        if self.settings.clock_mode != "controllable" or self.clock_store is None:
-            raise NotAllowedHere("the system runs on the system clock (CLOCK_MODE=system)")
+                items.append((updated, events))
+                behind = behind or (updated.next_fire_at is not None and updated.next_fire_at <= now)
+                for e in events:
+                    metrics.TIMERS_FIRED.labels(e.TYPE.rsplit(".", 1)[-1]).inc()
+        applied = app.store.save_many(items)
+        fired += len(applied)
+        if len(due) < FIRE_BATCH and not (behind and applied):
+            return fired
 
 
-def present(clock: dict, now, calendar) -> dict:
-    view = {k: v for k, v in clock.items() if k not in ("_id", "inbox", "event_ids", "unit_leaders")}
-    view["ticket_id"] = clock["_id"]
-    view["provisional"] = bool(clock["provisional_years"])
-    if clock["state"] == domain.ClockState.RUNNING:
+# -- reading ----------------------------------------------------------------------------------------
+
+def deadline(app: Sla, cmd: c.GetDeadline, actor: Actor) -> dict:
+    return present(_clock(app, cmd.key, actor), app.clock.now(), app.calendar)
+
+
+def _clock(app: Sla, key: str, actor: Actor) -> Clock:
+    clock = app.store.get(key)
+    if clock is None or (actor.is_unit and actor.unit_id != clock.unit_id):
+        raise NotFound(f"no deadline for {key}")
+    return clock
+
+
+# -- R8: extensions ---------------------------------------------------------------------------------
+
+def request_extension(app: Sla, cmd: c.RequestExtension, actor: Actor) -> dict:
+    return _change(app, cmd.key, actor, lambda clock: domain.request_extension(
+        clock, cmd, now=app.clock.now(), actor=actor, calendar=app.calendar, policy=app.policy))
+
+
+def decide_extension(app: Sla, cmd: c.DecideExtension, actor: Actor) -> dict:
+    actor.require(OPERATOR, ADMIN)
+    return _change(app, cmd.key, actor, lambda clock: domain.decide_extension(
+        clock, cmd, now=app.clock.now(), actor=actor, calendar=app.calendar, policy=app.policy))
+
+
+def _change(app: Sla, key: str, actor: Actor, decide) -> dict:
+    def attempt() -> dict:
+        clock = _clock(app, key, actor)
+        updated, events = decide(clock)
+        app.store.save(updated, events)
+        return present(replace(updated, version=clock.version + 1), app.clock.now(), app.calendar)
+    return retrying(attempt)
+
+
+def list_extensions(app: Sla, cmd: c.ListExtensions, actor: Actor) -> dict:
+    rows = app.store.extensions(actor.unit_scope(cmd.unit), cmd.status)
+    counts: dict[str, dict[str, int]] = {}
+    for row in rows:
+        per_unit = counts.setdefault(row.unit_id, {"requested": 0, "approved": 0, "rejected": 0, "pending": 0})
+        per_unit["requested"] += 1
+        per_unit[row.extension.status] += 1
+    items = [{**extension_view(row.extension), "ticket_id": row.ticket_id, "number": row.number,
+              "unit_id": row.unit_id, "due_date": row.due_date.isoformat()} for row in rows[: cmd.limit]]
+    return {"items": items, "counts_by_unit": counts}
+
+
+# -- the work calendar (DESIGN §5) ------------------------------------------------------------------
+
+def calendar_year(app: Sla, cmd: c.GetCalendarYear, actor: Actor) -> dict:
+    return _year_view(app.calendar, cmd.year)
+
+
+def _year_view(calendar: WorkCalendar, year: int) -> dict:
+    rules = calendar.years.get(year)
+    days = [{"date": d.isoformat(), "name": n, "off": d in rules.holidays} for d, n in rules.names] if rules else []
+    return {"year": year, "official": rules is not None, "source": rules.source if rules else None,
+            "counting": "official arrangement" if rules else "weekends only (provisional)", "days": days}
+
+
+def put_calendar_year(app: Sla, cmd: c.PutCalendarYear, actor: Actor) -> dict:
+    actor.require(ADMIN)
+    document = {"source": cmd.source, "year": cmd.year,
+                "holidays": [{"date": d.date.isoformat(), "name": d.name} for d in cmd.holidays],
+                "workdays": [{"date": d.date.isoformat(), "name": d.name} for d in cmd.workdays]}
+    try:
+        parse_year(document, f"calendar {cmd.year}")
+    except CalendarFileError as exc:
+        raise ValidationFailed(str(exc), errors={"days": [str(exc)]}) from None
+    app.store.put_calendar_override(cmd.year, document)
+    app.calendars.refresh(force=True)
+    return {**_year_view(app.calendar, cmd.year), "recomputed": recompute_provisional(app)}
+
+
+def reload_calendar(app: Sla, cmd: c.ReloadCalendar, actor: Actor) -> dict:
+    """Re-read config/calendar/*.yaml (a file dropped in by ops) on every replica, and recompute."""
+    actor.require(ADMIN)
+    app.store.bump_calendar()
+    app.calendars.refresh(force=True)
+    return {"official_years": sorted(app.calendar.years), "recomputed": recompute_provisional(app)}
+
+
+def recompute_provisional(app: Sla) -> int:
+    """Every open provisional deadline, recomputed with the calendar as it is now."""
+    cmd = c.RecomputeDeadline(reason="calendar")
+    items = []
+    for clock in app.store.running_provisional():
+        updated, events = domain.recompute(clock, cmd, now=app.clock.now(), actor=SYSTEM_ACTOR,
+                                           calendar=app.calendar, policy=app.policy)
+        if events:
+            items.append((updated, events))
+    return len(app.store.save_many(items))
+
+
+# -- views (the RPC results: the same JSON as before the typed clock) ------------------------------
+
+def present(clock: Clock, now: datetime, calendar: WorkCalendar) -> dict:
+    view: dict[str, Any] = {
+        "number": clock.number, "type": clock.type, "unit_id": clock.unit_id, "dispatch_no": clock.dispatch_no,
+        "round": clock.round, "state": clock.state, "started_at": clock.started_at,
+        "working_days": clock.working_days, "extended_days": clock.extended_days,
+        "extensions": [extension_view(e) for e in clock.extensions], "event_seq": clock.event_seq,
+        "due_date": clock.due_date.isoformat(), "due_at": clock.due_at,
+        "provisional_years": list(clock.provisional_years), "warn_at": clock.warn_at,
+        "fired": {"due_soon": clock.fired.due_soon, "overdue": clock.fired.overdue},
+        "overdue_ticks": clock.overdue_ticks, "next_fire_at": clock.next_fire_at,
+        "next_fire_kind": clock.next_fire_kind, "version": clock.version,
+        "history": [{"dispatch_no": p.dispatch_no, "round": p.round, "unit_id": p.unit_id, "state": p.state,
+                     "due_date": p.due_date.isoformat(), "stopped_at": p.stopped_at, "late": p.late}
+                    for p in clock.history],
+        "ticket_id": clock.ticket_id, "provisional": clock.provisional,
+    }
+    if clock.stopped_at is not None:
+        view["stopped_at"] = clock.stopped_at
+    if clock.running:
         view["working_days_left"] = domain.working_days_left(clock, local_date(now), calendar)
-        view["overdue"] = now >= clock["due_at"]
+        view["overdue"] = now >= clock.due_at
     return view
 
 
-def _jsonable(document: dict) -> dict:
-    def day(value):
-        return value.isoformat() if isinstance(value, date) else value
-    return {**document,
-            "holidays": [{**e, "date": day(e["date"])} for e in document.get("holidays") or []],
-            "workdays": [{**e, "date": day(e["date"])} for e in document.get("workdays") or []]}
+def extension_view(e: Extension) -> dict:
+    view: dict[str, Any] = {"id": e.id, "working_days": e.working_days, "reason": e.reason,
+                            "signed_by": e.signed_by.to_dict(), "requested_at": e.requested_at, "status": e.status,
+                            "due_date_at_request": e.due_date_at_request.isoformat()}
+    if e.status != "pending":
+        view.update(decided_by=e.decided_by.to_dict() if e.decided_by else None, decided_at=e.decided_at,
+                    note=e.note, approved_working_days=e.approved_working_days)
+    return view
 
+
+HANDLERS = Handlers(
+    service="sla",
+    commands={
+        c.GetDeadline.NAME: (c.GetDeadline, deadline),
+        c.RequestExtension.NAME: (c.RequestExtension, request_extension),
+        c.DecideExtension.NAME: (c.DecideExtension, decide_extension),
+        c.ListExtensions.NAME: (c.ListExtensions, list_extensions),
+        c.GetCalendarYear.NAME: (c.GetCalendarYear, calendar_year),
+        c.PutCalendarYear.NAME: (c.PutCalendarYear, put_calendar_year),
+        c.ReloadCalendar.NAME: (c.ReloadCalendar, reload_calendar),
+        # the shared clock: infrastructure served here (see clock_admin.py)
+        c.GetClock.NAME: (c.GetClock, clock_admin.get_clock),
+        c.SetClock.NAME: (c.SetClock, clock_admin.set_clock),
+        c.AdvanceClock.NAME: (c.AdvanceClock, clock_admin.advance_clock),
+    },
+    events={
+        TicketDispatched: start_on_dispatch,
+        AssignmentReopened: reopen_on_reopened,
+        TicketReplied: stop_on_reply,
+    },
+)

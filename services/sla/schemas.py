@@ -1,4 +1,4 @@
-"""marshmallow schemas at sla's edge (RPC input)."""
+"""marshmallow schemas at sla's edge (RPC input): they load a request's body or query for `commands`."""
 from __future__ import annotations
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
@@ -9,13 +9,26 @@ class Strict(Schema):
         unknown = RAISE
 
 
+class JsonBoolean(fields.Boolean):
+    """A JSON boolean only: true or false (marshmallow's Boolean also takes 1, "yes", "on", ...)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+def boolean(**kwargs) -> fields.Boolean:
+    return JsonBoolean(**kwargs)
+
+
 class ExtensionRequestSchema(Strict):
     working_days = fields.Integer(required=True, strict=True)
     reason = fields.String(required=True, validate=validate.Length(max=2000))
 
 
 class ExtensionDecisionSchema(Strict):
-    approve = fields.Boolean(required=True)
+    approve = boolean(required=True)
     working_days = fields.Integer(strict=True, load_default=None, allow_none=True)
     note = fields.String(load_default="", validate=validate.Length(max=2000))
 
@@ -35,17 +48,18 @@ class CalendarYearSchema(Strict):
     source = fields.String(required=True, validate=validate.Length(min=4, max=300))
     holidays = fields.List(fields.Nested(DaySchema), load_default=list)
     workdays = fields.List(fields.Nested(DaySchema), load_default=list)
-    year = fields.Integer()
+    year = fields.Integer(strict=True)  # optional; when given, the path's year
 
 
 class ClockSetSchema(Strict):
     now = fields.AwareDateTime(required=True)
-    running = fields.Boolean(load_default=True)
+    running = boolean(load_default=True)
+    force = boolean(load_default=False)  # going back in time is refused unless forced
 
 
 class ClockAdvanceSchema(Strict):
-    seconds = fields.Integer(validate=validate.Range(min=1, max=10 * 365 * 86400))
-    working_days = fields.Integer(validate=validate.Range(min=1, max=250))
+    seconds = fields.Integer(strict=True, validate=validate.Range(min=1, max=10 * 365 * 86400))
+    working_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=250))
 
     @validates_schema
     def _one(self, data, **_):

@@ -2,6 +2,7 @@
 import eventlet
 from kombu import Connection, Exchange, Producer
 
+from hotline_common.dispatch import request
 from hotline_common.errors import TransientError
 from hotline_common.events import HOTLINE_EXCHANGE, T
 from hotline_common.subscriber import dead_queue_name, subscribe
@@ -51,8 +52,8 @@ def test_poison_messages_go_to_the_dead_letter_queue_and_the_service_keeps_worki
     assert any("category" in h.get("x-hotline-error", "") for _, h in dead)
     assert routing_db(service_env).assignments.count_documents({}) == 0
 
-    created = rpc.intake.register(noise_complaint(), OPERATOR)  # the service still works
-    wait_for(lambda: rpc.intake.get_ticket(created["number"], OPERATOR)["deadline"], 10)
+    created = rpc.intake.register(request(body=noise_complaint()), OPERATOR)  # the service still works
+    wait_for(lambda: rpc.intake.get_ticket(request(params={"key": created["number"]}), OPERATOR)["deadline"], 10)
 
 
 _collected = {}
@@ -135,7 +136,7 @@ def test_killing_routing_mid_flow_loses_nothing_and_duplicates_nothing(stack, rp
     routing.start()                              # a new process of the same service
 
     def all_have_deadlines():
-        views = [rpc.intake.get_ticket(n, OPERATOR) for n in numbers]
+        views = [rpc.intake.get_ticket(request(params={"key": n}), OPERATOR) for n in numbers]
         return all(v["deadline"] for v in views) and views
     views = wait_for(all_have_deadlines, 40, interval=0.5, message="every ticket dispatched with a deadline")
     assert len(views) == 40
@@ -150,7 +151,7 @@ def test_killing_routing_mid_flow_loses_nothing_and_duplicates_nothing(stack, rp
 def rpc_call(config, payload):
     from nameko.standalone.rpc import ClusterRpcProxy
     with ClusterRpcProxy(config, timeout=15) as proxy:
-        return proxy.intake.register(payload, OPERATOR)["number"]
+        return proxy.intake.register(request(body=payload), OPERATOR)["number"]
 
 
 def test_a_crash_between_write_and_publish_loses_nothing_and_publishes_nothing_uncommitted(

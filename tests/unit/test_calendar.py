@@ -1,17 +1,15 @@
 """R7: the work calendar and the deadline rule, on real 2026 dates."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import chinese_calendar
 import pytest
 
 from services.sla.calendar import WorkCalendar, YearRules
-from services.sla.calendar_source import (CalendarFileError, build_calendar, chinese_calendar_years,
-                                          parse_year)
+from services.sla.calendar_source import CalendarFileError, build_calendar, chinese_calendar_years, parse_year
 from services.sla.domain import compute_deadline
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
-UTC = timezone.utc
 
 
 @pytest.fixture(scope="module")

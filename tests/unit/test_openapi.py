@@ -4,12 +4,12 @@ from pathlib import Path
 
 import falcon.inspect
 import yaml
+from hotline_common.events import ALL_TYPES, short_type
+from hotline_common.settings import Settings
 from openapi_spec_validator import validate
 
 from gateway.app import create_app
 from gateway.auth import TokenVerifier
-from hotline_common.events import ALL_TYPES, short_type
-from hotline_common.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = yaml.safe_load((REPO / "openapi.yaml").read_text())
@@ -53,3 +53,39 @@ def test_asyncapi_lists_every_event_type_with_its_schema():
     for message in messages.values():
         assert (REPO / "docs" / message["payload"]["$ref"]).exists()
         assert short_type(message["name"]) in message["payload"]["$ref"]
+
+
+def operation(route) -> dict:
+    return SPEC["paths"][route.template][route.method.lower()]
+
+
+def test_the_route_table_and_the_spec_agree_on_bodies_statuses_and_headers():
+    from gateway.routes import OPTIONAL, REQUIRED, ROUTES
+    for route in ROUTES:
+        op = operation(route)
+        where = f"{route.method} {route.template}"
+        body = op.get("requestBody")
+        if route.body == REQUIRED:
+            assert body and body.get("required") is True, where
+        elif route.body == OPTIONAL:
+            assert body and not body.get("required", False), where
+        else:
+            assert body is None, where
+        assert str(route.status) in op["responses"], where
+        params = {p.get("$ref", "").rsplit("/", 1)[-1] for p in op.get("parameters", [])}
+        assert ("IfMatch" in params) == route.if_match, where
+        assert ("IdempotencyKey" in params) == route.creates, where
+        if route.creates:
+            assert "Idempotency-Key" in op["responses"][str(route.status)]["headers"], where
+
+
+def test_every_api_operation_documents_the_limits_and_unavailability():
+    for path, item in SPEC["paths"].items():
+        for method, op in item.items():
+            if method in ("get", "post", "put", "delete") and path.startswith("/v1/"):
+                assert {"413", "429", "503"} <= set(op["responses"]), (path, method)
+                assert "504" not in op["responses"], (path, method)  # a late service is 503 now
+
+
+def test_the_servers_url_names_no_port():
+    assert [s["url"] for s in SPEC["servers"]] == ["/"]

@@ -1,16 +1,16 @@
 """R3, R6: routing rules choose the lead unit; the five first-responsible entities of notice §3."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import yaml
-
 from hotline_common.actors import SYSTEM_ACTOR
-from hotline_common.events import T
+
 from services.routing.domain import AssignmentStatus, Rule, TicketFacts, choose_rule, route_new_ticket
+from services.routing.events import TicketAwaitingDispatch, TicketDispatched
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
-NOW = datetime(2026, 11, 27, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -69,18 +69,37 @@ def test_deeper_category_beats_its_parent():
     assert choose_rule(rules, "noisy", "x") is None  # a prefix of the code is not a parent
 
 
+def test_equal_specificity_is_settled_by_rule_id_and_a_returning_unit_is_skipped():
+    rules = [Rule("b-rule", "noise", "b"), Rule("a-rule", "noise", "a")]
+    assert choose_rule(rules, "noise", "x").id == "a-rule"
+    assert choose_rule(rules, "noise", "x", exclude_unit="a").id == "b-rule"
+
+
 def test_no_rule_parks_the_ticket_for_manual_dispatch(rules, units):
     ticket = TicketFacts("t1", "AS1", "help", "other", "tiedong")
-    routed = route_new_ticket(ticket, rules, units, NOW, SYSTEM_ACTOR)
-    assert routed.assignment["status"] == AssignmentStatus.AWAITING_DISPATCH
-    assert [e.type for e in routed.events] == [T.TICKET_AWAITING_DISPATCH]
+    a, events = route_new_ticket(ticket, now=NOW, actor=SYSTEM_ACTOR, rules=rules, units=units)
+    assert a.status == AssignmentStatus.AWAITING_DISPATCH and a.awaiting_reason == "没有匹配的派单规则"
+    assert [type(e) for e in events] == [TicketAwaitingDispatch]
+    assert events[0].reason == "没有匹配的派单规则" and events[0].state.lead_unit is None
+
+
+def test_a_rule_naming_a_unit_not_in_the_directory_parks_the_ticket_too(units):
+    rules = [Rule("ghost", "noise", "city.nowhere")]
+    a, (event,) = route_new_ticket(TicketFacts("t1", "AS1", "help", "noise", "tiedong"), now=NOW,
+                                   actor=SYSTEM_ACTOR, rules=rules, units=units)
+    assert a.status == AssignmentStatus.AWAITING_DISPATCH
+    assert event.reason == "规则 ghost 指定的承办单位不存在"
 
 
 def test_dispatch_event_names_lead_and_co_units_and_no_personal_data(rules, units):
     ticket = TicketFacts("t1", "AS1", "complain", "housing.property", "tiedong")
-    routed = route_new_ticket(ticket, rules, units, NOW, SYSTEM_ACTOR)
-    (event,) = routed.events
-    assert event.type == T.TICKET_DISPATCHED
-    assert event.data["unit_id"] == "city.housing" and event.data["first_responsible"]
-    assert [c["unit_id"] for c in event.data["co_units"]] == ["district.tiedong"]
-    assert routed.assignment["dispatch_no"] == 1 and event.data["seq"] == 1
+    a, events = route_new_ticket(ticket, now=NOW, actor=SYSTEM_ACTOR, rules=rules, units=units)
+    (event,) = events
+    assert isinstance(event, TicketDispatched)
+    assert event.unit_id == "city.housing" and event.first_responsible
+    assert [c.unit_id for c in event.co_units] == ["district.tiedong"]
+    assert a.dispatch_no == 1 and event.seq == 1
+    assert event.unit_leaders == ["city.housing.deputy", "city.housing.leader"]
+    assert event.rule_id == "property-with-district" and not event.manual and event.previous_unit is None
+    assert event.dispatched_at == event.at == "2026-11-27T02:00:00.000Z"
+    assert event.to_data()["actor"] == {"user_id": "system", "role": "system", "unit_id": None}

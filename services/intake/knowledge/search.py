@@ -1,0 +1,165 @@
+"""Operators' search over the knowledge base (R19): Okapi BM25 over jieba's words, in memory.
+
+The index holds the published entries only. It is rebuilt when the knowledge base's revision (a
+counter every change moves) differs from the one it was built at; rebuilding re-segments only the
+entries whose revision changed (the words of the others are kept), so a change costs the one entry's
+segmentation plus recounting the postings. A query segments its text (synonyms folded the same way,
+see segment.py), sums precomputed BM25 weights over the postings of its words, filters by category
+and validity, and keeps the best `limit`: a few milliseconds for 10,000 entries (bench/knowledge.py).
+
+    score(d, q) = sum over words w of q:  idf(w) * tf(w, d) * (k1 + 1) / (tf(w, d) + k1 * (1 - b + b * |d| / avgdl))
+    idf(w) = ln(1 + (N - df(w) + 0.5) / (df(w) + 0.5))
+
+A title's words count twice (and keywords twice): a query that names the entry's subject ranks it
+above one that mentions it in passing.
+"""
+from __future__ import annotations
+
+import heapq
+import math
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from ..segment import Segmenter
+from .domain import Content, Entry, valid_on
+
+K1 = 1.5
+B = 0.75
+TITLE_WEIGHT = 2
+KEYWORD_WEIGHT = 2
+
+
+@dataclass(frozen=True)
+class Hit:
+    entry: Entry
+    score: float
+    matched: tuple[str, ...]
+
+
+class Bm25:
+    """An immutable BM25 index over documents given as word counts."""
+
+    def __init__(self, docs: dict[str, Counter[str]], k1: float = K1, b: float = B):
+        self.ids = list(docs)
+        n = len(self.ids)
+        lengths = [sum(docs[i].values()) for i in self.ids]
+        avgdl = (sum(lengths) / n) if n else 1.0
+        df: Counter[str] = Counter()
+        for counts in docs.values():
+            df.update(counts.keys())
+        self.idf = {w: math.log(1 + (n - f + 0.5) / (f + 0.5)) for w, f in df.items()}
+        postings: dict[str, list[tuple[int, float]]] = {}
+        for index, doc_id in enumerate(self.ids):
+            norm = k1 * (1 - b + b * lengths[index] / (avgdl or 1.0))
+            for word, tf in docs[doc_id].items():
+                weight = self.idf[word] * tf * (k1 + 1) / (tf + norm)
+                postings.setdefault(word, []).append((index, weight))
+        self.postings = postings
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def scores(self, terms: Iterable[str]) -> dict[int, float]:
+        """Document index -> score, for the documents that have at least one of the terms."""
+        acc: dict[int, float] = {}
+        for term in dict.fromkeys(terms):
+            for index, weight in self.postings.get(term, ()):
+                acc[index] = acc.get(index, 0.0) + weight
+        return acc
+
+
+class KnowledgeIndex:
+    """The published entries as operators search them; one per process, refreshed from the store."""
+
+    def __init__(self, segmenter: Segmenter, check_seconds: float = 1.0):
+        self.segmenter = segmenter
+        self.check_seconds = check_seconds
+        self._lock = threading.Lock()
+        self._revision: int | None = None
+        self._checked_at = -1e9
+        self._words: dict[tuple[str, int], Counter[str]] = {}   # (entry id, revision) -> word counts
+        self._entries: list[Entry] = []
+        self._bm25 = Bm25({})
+
+    # -- keeping current
+    def ensure_current(self, revision: Callable[[], int], published: Callable[[], list[Entry]]) -> bool:
+        """Rebuild if the knowledge base moved on since the index was built (checked at most every
+        `check_seconds`). True when it rebuilt."""
+        now = time.monotonic()
+        if now - self._checked_at < self.check_seconds:
+            return False
+        current = revision()
+        self._checked_at = now
+        if current == self._revision:
+            return False
+        self.build(published(), current)
+        return True
+
+    def build(self, entries: Iterable[Entry], revision: int | None = None) -> None:
+        entries = [e for e in entries if e.current is not None and not e.retired]
+        for entry in entries:
+            assert entry.current is not None
+            self.segmenter.add_words(entry.current.keywords)
+        words = {}
+        for entry in entries:
+            key = (entry.id, entry.published_revision or 0)
+            counts = self._words.get(key)
+            if counts is None:
+                assert entry.current is not None
+                counts = self.document(entry.current)
+            words[key] = counts
+        bm25 = Bm25({f"{eid}@{rev}": counts for (eid, rev), counts in words.items()})
+        with self._lock:
+            self._words = words
+            self._entries = entries
+            self._bm25 = bm25
+            self._revision = revision
+
+    def document(self, content: Content) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for word in self.segmenter.words(content.title):
+            counts[word] += TITLE_WEIGHT
+        for keyword in content.keywords:
+            for word in self.segmenter.words(keyword):
+                counts[word] += KEYWORD_WEIGHT
+        counts.update(self.segmenter.words(content.answer))
+        return counts
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def revision(self) -> int | None:
+        return self._revision
+
+    # -- searching
+    def search(self, query: str, *, today: date, category: str | None = None, valid_on_day: date | None = None,
+               include_expired: bool = False, limit: int = 10) -> list[Hit]:
+        """The best `limit` published entries for `query`: in `category` (or under it) and valid on
+        `valid_on_day` (default today) unless `include_expired`; best score first, then the newest."""
+        terms = self.segmenter.terms(query)
+        with self._lock:
+            bm25, entries = self._bm25, self._entries
+        day = valid_on_day or today
+        scored = bm25.scores(terms)
+
+        def admitted(index: int) -> bool:
+            content = entries[index].current
+            assert content is not None
+            if category and not (content.category == category or content.category.startswith(category + ".")):
+                return False
+            return include_expired or valid_on(content, day)
+
+        best = heapq.nlargest(limit, ((score, index) for index, score in scored.items() if admitted(index)),
+                              key=lambda pair: (round(pair[0], 9), entries[pair[1]].updated_at))
+        hits = []
+        for score, index in best:
+            entry = entries[index]
+            key = (entry.id, entry.published_revision or 0)
+            matched = tuple(t for t in terms if t in self._words.get(key, ()))
+            hits.append(Hit(entry=entry, score=round(score, 4), matched=matched))
+        return hits

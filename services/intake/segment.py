@@ -1,0 +1,84 @@
+"""Chinese text as words, for the knowledge-base search and the duplicate check (R19, 并单).
+
+`jieba` segments the text (search mode: a long word also yields its shorter words, so 社会保障卡
+gives 社会保障 and 社会保障卡); stop words (怎么办, 请问, 的 ...) and punctuation are dropped; every
+word of a synonym group is replaced by the group's first word, on the entry's side and on the
+query's alike, so "社保卡丢了怎么办" and "社会保障卡挂失补办" meet on 社保卡 and 丢失. The groups and stop
+words are data: config/knowledge-synonyms.yaml.
+
+Loading jieba's dictionary takes about a second (less with its cache in the temp directory), so it
+is loaded on first use, once per process.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from hotline_common.config_files import read_yaml
+
+SYNONYMS_FILE = "knowledge-synonyms.yaml"
+_NOISE = re.compile(r"^[\W_]+$")
+
+
+class Segmenter:
+    """Words of a text, normalised: lower case, no stop words or punctuation, synonyms folded."""
+
+    def __init__(self, synonyms: Iterable[Iterable[str]] = (), stopwords: Iterable[str] = ()):
+        self.canonical: dict[str, str] = {}
+        for group in synonyms:
+            words = [str(w).strip().lower() for w in group if str(w).strip()]
+            for word in words:
+                self.canonical.setdefault(word, words[0])
+        self.stopwords = {str(w).strip().lower() for w in stopwords if str(w).strip()}
+        self._lock = threading.Lock()
+        self._tokenizer = None
+        self._extra: set[str] = set()
+
+    @classmethod
+    def from_config(cls, config_dir: Path) -> Segmenter:
+        data = read_yaml(config_dir, SYNONYMS_FILE)
+        return cls(data.get("synonyms") or (), data.get("stopwords") or ())
+
+    def _jieba(self):
+        if self._tokenizer is None:
+            with self._lock:
+                if self._tokenizer is None:
+                    import jieba
+                    logging.getLogger("jieba").setLevel(logging.WARNING)
+                    tokenizer = jieba.Tokenizer()
+                    tokenizer.initialize()
+                    for word in (*self.canonical, *self._extra):
+                        if len(word) > 1 and not word.isascii():
+                            tokenizer.add_word(word)
+                    self._tokenizer = tokenizer
+        return self._tokenizer
+
+    def add_words(self, words: Iterable[str]) -> None:
+        """Words the dictionary should keep whole (an entry's keywords)."""
+        new = {str(w).strip().lower() for w in words if len(str(w).strip()) > 1} - self._extra
+        if not new:
+            return
+        with self._lock:
+            self._extra |= new
+            tokenizer = self._tokenizer
+        if tokenizer is not None:
+            for word in new:
+                if not word.isascii():
+                    tokenizer.add_word(word)
+
+    def words(self, text: str) -> list[str]:
+        """The text's words in order, repeats kept (term frequencies count them)."""
+        out = []
+        for raw in self._jieba().cut_for_search(text or ""):
+            word = raw.strip().lower()
+            if not word or _NOISE.match(word) or word in self.stopwords:
+                continue
+            out.append(self.canonical.get(word, word))
+        return out
+
+    def terms(self, text: str) -> list[str]:
+        """The distinct words of a query, in order."""
+        return list(dict.fromkeys(self.words(text)))

@@ -1,0 +1,198 @@
+"""In-memory twins of sla's adapters for fast tests: the clock store and the shared clock's state.
+
+`FakeSlaStore` has the public methods of `store.SlaStore` and keeps the same documents (it converts
+with the same `to_doc`/`from_doc`); tests/contract/test_sla_store.py runs one suite against both.
+"""
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from hotline_common.actors import Actor
+from hotline_common.clock import ClockState, ControllableClock, utcnow
+from hotline_common.dispatch import Outcome, request
+from hotline_common.errors import NotFound, StaleVersion
+from hotline_common.events import envelope
+from hotline_common.messages import ActorRef, Event, Instant, TicketType
+from hotline_common.mongo import Applied
+from hotline_common.settings import Settings
+from hotline_common.testing import MemoryAggregates, RecordingOutbox
+from hotline_common.timeutil import as_utc, iso
+
+from services.routing.events import AssignmentReopened, AssignmentState, LeadUnit, TicketDispatched, TicketReplied
+
+from .clock_admin import ClockAdmin
+from .domain import Clock, ExtensionRow
+from .handlers import HANDLERS, Calendars, Sla, fire_timers, load_policy
+from .store import changes_of, extension_rows, from_doc, to_doc
+
+
+class FakeSlaStore:
+    def __init__(self, outbox):
+        self.clocks = MemoryAggregates("clocks", outbox)
+        self.calendar: dict[int, dict] = {}
+        self.revision = 0
+
+    def ensure_indexes(self) -> None:
+        pass
+
+    def ping(self) -> None:
+        pass
+
+    # -- clocks
+    def get(self, key: str) -> Clock | None:
+        doc = self.clocks.get(key) or self.clocks.find_one({"number": key})
+        return from_doc(doc) if doc else None
+
+    def add(self, clock: Clock, events, cause: str) -> Applied:
+        return self.clocks.insert(to_doc(clock), events, cause=cause)
+
+    def save(self, clock: Clock, events, *, cause: str | None = None) -> Applied:
+        return self.clocks.update(clock.ticket_id, changes_of(clock), events, version=clock.version, cause=cause)
+
+    def save_many(self, items: list[tuple[Clock, list]]) -> list[str]:
+        # like the real store: a firing's event ids derive from the version it starts from
+        applied = []
+        for clock, events in items:
+            envelopes = self.clocks.outbox.wrap(events, cause=f"v{clock.version}", key=clock.ticket_id)
+            try:
+                self.clocks.update(clock.ticket_id, changes_of(clock), envelopes, version=clock.version)
+            except (StaleVersion, NotFound):  # another replica got there first
+                continue
+            applied.append(clock.ticket_id)
+        return applied
+
+    def due(self, now: datetime, limit: int) -> list[Clock]:
+        docs = [d for d in self.clocks.find({"next_fire_at": {"$ne": None}}) if as_utc(d["next_fire_at"]) <= now]
+        docs.sort(key=lambda d: d["next_fire_at"])
+        return [from_doc(d) for d in docs[:limit]]
+
+    def running_provisional(self, years: list[int] | None = None) -> list[Clock]:
+        docs = self.clocks.find({"state": "running"})
+        return [from_doc(d) for d in docs
+                if (set(d["provisional_years"]) & set(years) if years else d["provisional_years"])]
+
+    def extensions(self, unit_id: str | None, status: str | None) -> list[ExtensionRow]:
+        return extension_rows([d for d in self.clocks.find() if d["extensions"]], unit_id, status)
+
+    # -- calendar overrides
+    def calendar_overrides(self) -> list[dict]:
+        return [copy.deepcopy(self.calendar[year]) | {"_id": year} for year in sorted(self.calendar)]
+
+    def put_calendar_override(self, year: int, document: dict) -> int:
+        self.calendar[year] = copy.deepcopy(document)
+        return self.bump_calendar()
+
+    def bump_calendar(self) -> int:
+        self.revision += 1
+        return self.revision
+
+    def calendar_revision(self) -> int:
+        return self.revision
+
+
+class MemoryClockState:
+    """The shared controllable clock's state document, in memory: (load, save) for `ClockAdmin`."""
+
+    def __init__(self, state: ClockState | None = None):
+        self.state = state
+
+    def load(self) -> ClockState | None:
+        return self.state
+
+    def save(self, state: ClockState | None) -> None:
+        self.state = state
+
+
+# -- a whole sla over the fakes, and routing's events to feed it (for tests) ----------------------------
+
+ENVIRONMENT = "city.environment"
+LEADERS = ("city.environment.leader", "city.environment.deputy")
+
+
+class SlaKit:
+    """sla's use cases over in-memory stores, a recording outbox and a frozen controllable clock."""
+
+    def __init__(self, now: datetime, config_dir: Path, *, environment: str = "test",
+                 clock_mode: str = "controllable"):
+        self.settings = Settings(environment=environment, clock_mode=clock_mode, config_dir=Path(config_dir))
+        self.clock_state = MemoryClockState(ClockState.set_to(now, utcnow(), running=False))
+        self.clock = ControllableClock(self.clock_state.load, refresh_seconds=0)
+        self.outbox = RecordingOutbox("sla", self.clock)
+        self.store = FakeSlaStore(self.outbox)
+        admin = ClockAdmin(self.settings, self.clock)
+        if clock_mode == "controllable" and not self.settings.production:
+            admin = ClockAdmin(self.settings, self.clock, self.clock_state.load, self.clock_state.save)
+        self.app = Sla(store=self.store, clock=self.clock, policy=load_policy(self.settings.config_dir),
+                       calendars=Calendars(self.store, self.settings.config_dir), clock_admin=admin)
+
+    def set_now(self, at: datetime) -> None:
+        self.clock_state.save(ClockState.set_to(at, utcnow(), running=False))
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def execute(self, name: str, actor: Actor, **req) -> Any:
+        return HANDLERS.execute(self.app, name, request(**req), actor)
+
+    def react(self, event: Event, event_id: str | None = None) -> Outcome:
+        return HANDLERS.react(self.app, envelope(event, source_service=event.SOURCE, time=self.now(),
+                                                 event_id=event_id))
+
+    def tick(self, **kwargs) -> int:
+        return fire_timers(self.app, **kwargs)
+
+    def published(self, event_cls: type[Event] | None = None) -> list[dict]:
+        return self.outbox.of(event_cls) if event_cls else list(self.outbox.published)
+
+    def clock_of(self, key: str) -> Clock:
+        clock = self.store.get(key)
+        assert clock is not None, f"no clock for {key}"
+        return clock
+
+
+def _state(dispatch_no: int, round_no: int, status: Literal["dispatched", "accepted", "replied"],
+           unit_id: str = ENVIRONMENT) -> AssignmentState:
+    return AssignmentState(status=status, lead_unit=LeadUnit(id=unit_id, name="市生态环境局"), first_responsible=False,
+                           co_units=[], dispatch_no=dispatch_no, round=round_no)
+
+
+def _instant(at: datetime) -> Instant:
+    return Instant(str(iso(at)))
+
+
+def _routing_actor() -> ActorRef:
+    return ActorRef(user_id="system", role="system")
+
+
+def dispatched(at: datetime, *, ticket_type: TicketType = "complain", dispatch_no: int = 1, round_no: int = 1,
+               ticket_id: str = "t1", number: str = "AS20261102000001", unit_id: str = ENVIRONMENT,
+               unit_leaders: tuple[str, ...] = LEADERS) -> TicketDispatched:
+    """routing's ticket.dispatched, as sla receives it."""
+    return TicketDispatched(
+        ticket_id=ticket_id, number=number, unit_id=unit_id, at=_instant(at), actor=_routing_actor(), seq=dispatch_no,
+        state=_state(dispatch_no, round_no, "dispatched", unit_id), units=[unit_id], type=ticket_type,
+        category="noise.neighbourhood", district="tiedong", unit_name="市生态环境局", co_units=[],
+        first_responsible=False, rule_id=None, manual=False, dispatch_no=dispatch_no, dispatched_at=_instant(at),
+        previous_unit=None, unit_leaders=list(unit_leaders))
+
+
+def reopened(at: datetime, *, round_no: int, dispatch_no: int = 1, working_days: int | None = None,
+             reason: Literal["unsatisfied", "reinvestigation"] = "reinvestigation", ticket_type: TicketType = "complain", ticket_id: str = "t1",
+             number: str = "AS20261102000001", unit_id: str = ENVIRONMENT) -> AssignmentReopened:
+    """routing's assignment.reopened: the unit handles the ticket again (R10, R15)."""
+    return AssignmentReopened(
+        ticket_id=ticket_id, number=number, unit_id=unit_id, at=_instant(at), actor=_routing_actor(), seq=10 + round_no,
+        state=_state(dispatch_no, round_no, "accepted", unit_id), units=[unit_id], reason=reason, round=round_no,
+        working_days=working_days, type=ticket_type)
+
+
+def replied(at: datetime, *, dispatch_no: int = 1, round_no: int = 1, ticket_id: str = "t1",
+            number: str = "AS20261102000001", unit_id: str = ENVIRONMENT) -> TicketReplied:
+    """routing's ticket.replied (答复) of a dispatch and round."""
+    return TicketReplied(
+        ticket_id=ticket_id, number=number, unit_id=unit_id, at=_instant(at), actor=_routing_actor(), seq=20 + round_no,
+        state=_state(dispatch_no, round_no, "replied", unit_id), units=[unit_id], reply_no=f"{number}-{round_no:02d}",
+        result="solved", contacted_citizen=True, contributions=[], co_units_pending=[], replied_at=_instant(at))
