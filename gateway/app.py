@@ -10,6 +10,7 @@ from functools import partial
 import falcon
 import falcon.media
 from hotline_common import logs
+from hotline_common.metrics import HttpMetrics
 from hotline_common.settings import Settings
 
 from . import problems
@@ -40,6 +41,7 @@ def create_app(settings: Settings, rpc, verifier: TokenVerifier | None = None) -
     limits = BodyLimits(settings.gateway_max_body_bytes, settings.gateway_max_json_depth,
                         settings.gateway_body_timeout_seconds)
     app = falcon.App(middleware=[
+        HttpMetrics(),  # first: a request refused by a later middleware is counted too
         Correlation(),
         BodySize(limits.max_bytes),
         AddressLimit(buckets(Policy.parse("address", settings.gateway_rate_limit_address))),

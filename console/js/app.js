@@ -88,8 +88,11 @@ export async function render() {
   try {
     const module = await loader();
     if (mine !== rendering) return;
-    replace(main);
-    await module.render(main, { route, user, navigate, refresh: render });
+    // each render draws into its own element: a slower earlier page that is still loading writes
+    // into a detached element, never over the page the user went to since
+    const view = h('div.view', { dataset: { view: route.name } });
+    replace(main, view);
+    await module.render(view, { route, user, navigate, refresh: render });
   } catch (exc) {
     console.error(exc);
     if (mine === rendering) replace(main, errorBox(exc, '页面出错'));

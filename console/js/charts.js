@@ -13,7 +13,7 @@ function truncate(text, n) {
 }
 
 // rows: [{label, value}] -> <svg> of horizontal bars, largest first as given.
-export function barChart(rows, { title = '', max: maxRows = 12, labelWidth = 118, width = 520, barColor = '#b3261e' } = {}) {
+export function barChart(rows, { title = '', max: maxRows = 12, labelWidth = 132, width = 520, barColor = '#b3261e' } = {}) {
   const shown = rows.slice(0, maxRows);
   const rowHeight = 26;
   const top = 6;

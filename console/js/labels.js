@@ -86,7 +86,8 @@ export const FIELD = {
   unit: '承办单位', dispatch_no: '交办次序', due_date: '办理期限', working_days_overdue: '超期工作日',
   message: '内容', reply_no: '答复编号', reviewer: '阅批人', title: '职务', case_no: '督办编号',
   co_unit: '协办单位', round: '办理轮次', extended_working_days: '延长工作日', previous_due_date: '原办理期限',
-  kind_label: '类别', trigger_label: '督办事由',
+  kind_label: '类别', trigger_label: '督办事由', provisional_years: '临时期限涉及年度', requested_working_days: '申请工作日',
+  satisfied: '满意', extended: '延期',
 };
 
 export function label(map, code, fallback) {

@@ -70,7 +70,26 @@ class T:
     BULLETIN_PUBLISHED = event_type("bulletin.published")
 
 
-ALL_TYPES = sorted(v for k, v in vars(T).items() if k.isupper())
+def all_types() -> list[str]:
+    """Every event type there is: the registered event classes (services/*/events.py)."""
+    from .messages import load_all
+    return sorted(load_all())
+
+
+class _AllTypes:
+    """`ALL_TYPES` reads the registry when first used (the event classes import this module)."""
+
+    def __iter__(self):
+        return iter(all_types())
+
+    def __contains__(self, item) -> bool:
+        return item in all_types()
+
+    def __len__(self) -> int:
+        return len(all_types())
+
+
+ALL_TYPES = _AllTypes()
 
 
 @dataclass(frozen=True)

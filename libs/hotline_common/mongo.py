@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import threading
 import uuid
-from typing import Iterable
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pymongo import InsertOne, MongoClient, ReturnDocument, UpdateOne
 from pymongo.collection import Collection
@@ -19,6 +21,7 @@ from .batching import GroupCommit
 from .errors import NotFound, StaleVersion, TransientError
 from .outbox import derived_event_id  # noqa: F401  (re-exported for fakes)
 from .settings import Settings
+from .timeutil import as_utc
 
 _clients: dict[str, MongoClient] = {}
 _lock = threading.Lock()
@@ -243,3 +246,98 @@ def increment(collection, key: str, field: str = "n", by: int = 1) -> int:
         except DuplicateKeyError:
             pass  # another writer created it first
     raise TransientError(f"could not increment counter {key}")
+
+
+# -- reads that do not grow with the archive ----------------------------------------------------------
+
+ARCHIVE_FLOOR = datetime(2000, 1, 1, tzinfo=UTC)  # below this, one last open-ended window
+FIRST_SPAN = timedelta(minutes=15)
+MAX_SPAN = timedelta(days=3660)
+
+
+def newest_first(fetch: Callable[[datetime | None, datetime | None, bool], Iterable[dict]], want: int, *,
+                 field: str = "created_at", before: tuple[datetime, Any] | None = None,
+                 until: datetime | None = None, since: datetime | None = None,
+                 keep: Callable[[dict], bool] | None = None, span: timedelta | None = None,
+                 now: datetime | None = None) -> tuple[list[dict], timedelta]:
+    """Up to `want` documents, newest first by (`field`, `_id`), read one time window at a time.
+
+    A query bounded only by `limit` costs the whole matching archive on a server that reads every
+    matching index entry before it applies the limit (the embedded one does). This walks windows of
+    `field` instead, newest first, each one an index range the server reads and nothing more, until
+    `want` documents are found or `since` (or the archive's floor) is reached. `fetch(lo, hi,
+    hi_inclusive)` returns the documents with lo <= field < hi (<= hi when inclusive; None: no
+    bound), in any order: one query of the shape `{<equalities of an index>, field: {range}}`.
+
+    `before` = (instant, id): only what sorts after that document (a page's cursor). `until`: an
+    exclusive upper bound; `keep`: what the index cannot say (applied here). `span`: the first
+    window's width (a hint: the width that filled the last page). Each window after an empty or thin
+    one is wider, by how many of the wanted documents it found, so a sparse list costs a few more
+    queries, never a scan of everything. Returns the documents and the width that would have filled
+    the page at the density found (a hint for the next page).
+    """
+    now = now or datetime.now(UTC)
+    span = span or FIRST_SPAN
+    hi, inclusive = None, False
+    if until is not None:
+        hi = as_utc(until)
+    if before is not None:
+        at = as_utc(before[0])
+        if hi is None or at < hi:
+            hi, inclusive = at, True
+    floor = as_utc(since) if since is not None else None
+    top = hi if hi is not None else now
+    found: list[dict] = []
+    reached = top
+    while True:
+        lo: datetime | None = max(top - span, floor) if floor is not None else top - span
+        if floor is None and lo is not None and lo <= ARCHIVE_FLOOR:
+            lo = None  # the last window: everything older
+        got = 0
+        for doc in fetch(lo, hi, inclusive):
+            if before is not None and not _sorts_before(doc, field, before):
+                continue
+            if keep is not None and not keep(doc):
+                continue
+            found.append(doc)
+            got += 1
+        reached = lo if lo is not None else ARCHIVE_FLOOR
+        need = want - len(found)
+        if need <= 0 or lo is None or (floor is not None and lo <= floor):
+            break
+        factor = 8.0 if got == 0 else min(8.0, max(2.0, 1.25 * need / got))
+        hi, inclusive, top = lo, False, lo
+        span = min(span * factor, MAX_SPAN)
+    found.sort(key=lambda d: (as_utc(d[field]), d["_id"]), reverse=True)
+    covered = max((hi_bound(before, until, now) - reached), timedelta(seconds=1))
+    hint = covered * want / len(found) if found else covered
+    return found[:want], min(max(hint, timedelta(seconds=1)), MAX_SPAN)
+
+
+def hi_bound(before, until, now) -> datetime:
+    top = as_utc(until) if until is not None else now
+    if before is not None and as_utc(before[0]) < top:
+        top = as_utc(before[0])
+    return top
+
+
+def _sorts_before(doc: dict, field: str, cursor: tuple[datetime, Any]) -> bool:
+    at, cut = as_utc(doc[field]), as_utc(cursor[0])
+    return at < cut or (at == cut and doc["_id"] < cursor[1])
+
+
+class SpanHints:
+    """The window width that filled the last page of each list (per index and its equalities), so
+    the next request starts near the right width. Bounded; per process; only a hint."""
+
+    def __init__(self, size: int = 4096):
+        self.size = size
+        self._hints: dict = {}
+
+    def get(self, key) -> timedelta | None:
+        return self._hints.get(key)
+
+    def put(self, key, span: timedelta) -> None:
+        if len(self._hints) >= self.size:
+            self._hints.clear()
+        self._hints[key] = span

@@ -151,8 +151,10 @@ class FakeBulletinStore:
                 row["counters"][m] += int(doc.get("n", {}).get(m, 0))
         return list(rows.values())
 
-    def units(self, first_day: str, end_day: str, unit: str | None = None) -> list[dict[str, Any]]:
-        return [decoded(d, "units") for d in self.buckets["units"].values()
+    def units(self, first_day: str, end_day: str, unit: str | None = None, *,
+              lists: bool = True) -> list[dict[str, Any]]:
+        return [decoded(d if lists else {k: v for k, v in d.items() if k != "l"}, "units")
+                for d in self.buckets["units"].values()
                 if first_day <= d["day"] < end_day and (unit is None or d["unit"] == unit)]
 
     def first_day(self) -> str | None:

@@ -35,7 +35,7 @@ from .domain import Count, Dims, TicketRecord
 
 CUBE_KEEP = 32      # fine buckets: few events each
 BUCKET_KEEP = 100   # unit-day and place-day buckets: minutes of events each at city scale
-LIST_KEEP = 50      # ticket numbers kept per unit, day and list (the count is exact; numbers are examples)
+LIST_KEEP = 20      # ticket numbers kept per unit, day and list (the count is exact; numbers are examples)
 DIMENSIONS = ("type", "category", "district", "channel", "street")
 
 
@@ -251,11 +251,14 @@ class BulletinStore:
                          "counters": {m: int(r.get(m) or 0) for m in measures}})
         return rows
 
-    def units(self, first_day: str, end_day: str, unit: str | None = None) -> list[dict[str, Any]]:
+    def units(self, first_day: str, end_day: str, unit: str | None = None, *,
+              lists: bool = True) -> list[dict[str, Any]]:
+        """Unit-day buckets of the days [first, end) (with their ticket-number lists unless `lists=False`)."""
         query: dict[str, Any] = {"day": {"$gte": first_day, "$lt": end_day}}
         if unit is not None:
             query["unit"] = unit
-        return [decoded(d, "units") for d in self.db.units.find(query, {"applied": 0})]
+        projection = {"applied": 0} if lists else {"applied": 0, "l": 0}
+        return [decoded(d, "units") for d in self.db.units.find(query, projection)]
 
     def first_day(self) -> str | None:
         """The earliest day with a registration (None: none yet)."""

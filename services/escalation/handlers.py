@@ -363,10 +363,14 @@ def file_verification(app: Escalation, cmd: c.FileVerification, actor: Actor) ->
 
 
 def verifications(app: Escalation, cmd: c.ListVerifications, actor: Actor) -> dict:
+    """R10 tasks of a ticket. A unit sees those of a ticket it handles; for any other ticket the
+    answer is 404, as on every other sub-resource (a unit must not learn which tickets exist)."""
     watch = app.store.watch(cmd.key)
     tasks = app.store.tasks_for(watch.ticket_id if watch else cmd.key)
     if actor.is_unit:
         tasks = [t for t in tasks if t.unit_id == actor.unit_id]
+        if not tasks and (watch is None or watch.unit_id != actor.unit_id):
+            raise NotFound(f"ticket {cmd.key} not found")
     return {"items": [task_view(t) for t in tasks]}
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from hotline_common.messages import ActorRef
-from hotline_common.mongo import BOOKKEEPING, HIDDEN, AggregateCollection, increment
+from hotline_common.mongo import BOOKKEEPING, HIDDEN, AggregateCollection, SpanHints, increment, newest_first
 from hotline_common.timeutil import as_utc
 from pymongo import ASCENDING, DESCENDING
 
@@ -164,10 +164,16 @@ class EscalationStore:
         self.cases = AggregateCollection(database.cases, outbox)
         self.tasks = AggregateCollection(database.verifications, outbox)
         self.records = AggregateCollection(database.accountability, outbox)
+        self.spans = SpanHints()
 
     def ensure_indexes(self) -> None:
         self.db.watches.create_index([("number", ASCENDING)], name="number")
+        # the supervisor's lists (list_cases), each walked newest first by opened_at windows
         self.db.cases.create_index([("state", ASCENDING), ("opened_at", DESCENDING)], name="state_age")
+        self.db.cases.create_index([("unit_id", ASCENDING), ("state", ASCENDING), ("opened_at", DESCENDING)],
+                                   name="unit_state_age")
+        self.db.cases.create_index([("unit_id", ASCENDING), ("opened_at", DESCENDING)], name="unit_age")
+        self.db.cases.create_index([("opened_at", DESCENDING), ("_id", DESCENDING)], name="age")
         self.db.cases.create_index([("ticket_id", ASCENDING)], name="ticket")
         self.db.verifications.create_index([("ticket_id", ASCENDING), ("state", ASCENDING)], name="ticket_state")
         self.db.accountability.create_index([("unit_id", ASCENDING), ("recorded_at", DESCENDING)], name="unit")
@@ -224,12 +230,24 @@ class EscalationStore:
         return [case_from_doc(d) for d in self.db.cases.find(query, HIDDEN)]
 
     def list_cases(self, state: str | None, unit_id: str | None, limit: int) -> list[Case]:
-        query: dict = {}
-        if state:
-            query["state"] = state
+        """Newest first. Walked one window of `opened_at` at a time over the index whose equalities
+        are exactly the filters (state_age, unit_state_age, unit_age, age), so a page reads about a
+        page of entries however many cases the years have closed (mongo.newest_first)."""
+        eq: dict = {}
         if unit_id:
-            query["unit_id"] = unit_id
-        return [case_from_doc(d) for d in self.db.cases.find(query, HIDDEN).sort("opened_at", DESCENDING).limit(limit)]
+            eq["unit_id"] = unit_id
+        if state:
+            eq["state"] = state
+        cases = self.db.cases
+
+        def fetch(lo, hi, inclusive):
+            window = ({"$gte": lo} if lo is not None else {}) | \
+                ({"$lte" if inclusive else "$lt": hi} if hi is not None else {})
+            return cases.find({**eq, "opened_at": window} if window else dict(eq), HIDDEN)
+        key = ("cases", tuple(sorted(eq.items())))
+        docs, span = newest_first(fetch, limit, field="opened_at", span=self.spans.get(key))
+        self.spans.put(key, span)
+        return [case_from_doc(d) for d in docs]
 
     # -- verification tasks
     def add_task(self, task: VerificationTask, events: Iterable[Any] = ()) -> bool:

@@ -231,7 +231,7 @@ class Ticket:
     merged_into: TicketRef | None = None
     merge_no: int = 0
     follow_up_of: TicketRef | None = None
-    fingerprint: str | None = None             # SimHash of the content and address (duplicates.py)
+    fingerprint: str | None = None             # MinHash LSH bands of the content and address (duplicates.py)
     responsible_unit: UnitRef | None = None    # the district that passed the ticket down, still answerable
 
     @property

@@ -68,7 +68,7 @@ from .commands import (
     Register,
     UnmergeTicket,
 )
-from .duplicates import DuplicatePolicy, Draft, rank, simhash
+from .duplicates import DuplicatePolicy, Draft, fingerprint_of, rank
 from .events import TicketMerged, TicketUnmerged
 from .knowledge import handlers as knowledge
 from .segment import Segmenter
@@ -116,7 +116,7 @@ def register(app: Intake, cmd: Register, actor: Actor) -> dict:
             if earlier is None:
                 raise ValidationFailed("no such ticket", errors={"follow_up_of": [f"ticket {cmd.follow_up_of} not found"]})
         words = app.segmenter.words(f"{cmd.content} {cmd.address}")
-    fingerprint = simhash(words)
+    fingerprint = fingerprint_of(words)
 
     def decide(before: domain.Ticket | None) -> tuple[domain.Ticket, list]:
         return frontdesk.register(before, cmd, now=now, actor=actor, catalog=app.catalog,
@@ -228,7 +228,7 @@ def duplicate_candidates(app: Intake, cmd: DuplicateCandidates, actor: Actor) ->
     else:
         words = app.segmenter.words(f"{cmd.content} {cmd.address}")
         draft = Draft(id=None, category=cmd.category, district=cmd.district, phone=cmd.phone, words=tuple(words),
-                      fingerprint=simhash(words))
+                      fingerprint=fingerprint_of(words))
     return {"items": _candidates(app, draft, now=app.clock.now(), days=cmd.days, limit=cmd.limit)}
 
 

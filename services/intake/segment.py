@@ -7,7 +7,7 @@ query's alike, so "社保卡丢了怎么办" and "社会保障卡挂失补办" m
 words are data: config/knowledge-synonyms.yaml.
 
 Loading jieba's dictionary takes about a second (less with its cache in the temp directory), so it
-is loaded on first use, once per process.
+is loaded on first use, once per process, and shared by every segmenter.
 """
 from __future__ import annotations
 
@@ -21,6 +21,23 @@ from hotline_common.config_files import read_yaml
 
 SYNONYMS_FILE = "knowledge-synonyms.yaml"
 _NOISE = re.compile(r"^[\W_]+$")
+
+
+_DICTIONARY: list = []
+_DICTIONARY_LOCK = threading.Lock()
+
+
+def _dictionary():
+    """jieba's tokenizer with its dictionary, loaded once per process (words added to it by any
+    segmenter stay: they only keep those words whole)."""
+    with _DICTIONARY_LOCK:
+        if not _DICTIONARY:
+            import jieba
+            logging.getLogger("jieba").setLevel(logging.WARNING)
+            tokenizer = jieba.Tokenizer()
+            tokenizer.initialize()
+            _DICTIONARY.append(tokenizer)
+        return _DICTIONARY[0]
 
 
 class Segmenter:
@@ -46,10 +63,7 @@ class Segmenter:
         if self._tokenizer is None:
             with self._lock:
                 if self._tokenizer is None:
-                    import jieba
-                    logging.getLogger("jieba").setLevel(logging.WARNING)
-                    tokenizer = jieba.Tokenizer()
-                    tokenizer.initialize()
+                    tokenizer = _dictionary()
                     for word in (*self.canonical, *self._extra):
                         if len(word) > 1 and not word.isascii():
                             tokenizer.add_word(word)

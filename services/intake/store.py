@@ -9,14 +9,22 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from dataclasses import fields, is_dataclass
+from dataclasses import fields, is_dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from hotline_common.errors import StaleVersion, ValidationFailed
-from hotline_common.mongo import HIDDEN, AggregateCollection, Applied, duplicate_on, increment
+from hotline_common.mongo import (
+    HIDDEN,
+    AggregateCollection,
+    Applied,
+    SpanHints,
+    duplicate_on,
+    increment,
+    newest_first,
+)
 from hotline_common.timeutil import as_utc, iso, parse_iso
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from .commands import TicketFilters
@@ -55,8 +63,21 @@ def to_doc(ticket: Ticket) -> dict:
     if ticket.idempotency is not None:  # absent otherwise: the unique index on its key is sparse
         doc["idempotency"] = field_doc(ticket.idempotency)
     doc["seq"] = {}  # per source, the order of the last change the view shows (apply_view)
-    doc["fingerprint_bands"] = bands(ticket.fingerprint)  # the duplicate check's SimHash bands (indexed)
+    doc["fingerprint_bands"] = bands(ticket.fingerprint)  # the duplicate check's MinHash bands (indexed)
+    doc.update(listing_keys(ticket.status, ticket.closed, ticket.category))
     return doc
+
+
+def listing_keys(status: str, closed: bool, category: str) -> dict[str, Any]:
+    """What the listing indexes key on (read model, derived; see `search`): the status a listing
+    filters by (closed over the handling status) and the category with its ancestors."""
+    return {"list_status": "closed" if closed else status, "category_path": category_path(category)}
+
+
+def category_path(code: str) -> list[str]:
+    """"noise.neighbourhood" -> ["noise", "noise.neighbourhood"]: a category filter is an equality."""
+    parts = code.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
 
 
 def field_doc(value: Any) -> Any:
@@ -188,9 +209,9 @@ class TicketWrites:
         if change.source and change.seq is not None:
             seq_field = f"seq.{change.source}"
             try:  # a merged ticket shows its main ticket's handling: its own only adds timeline lines
-                return self.tickets.update(ticket_id, {**changes, seq_field: change.seq},
-                                           cause=cause, push=push,
-                                           where={seq_field: {"$not": {"$gte": change.seq}}, "merged_into": None})
+                return self._set_view(ticket_id, {**changes, seq_field: change.seq},
+                                      cause=cause, push=push,
+                                      where={seq_field: {"$not": {"$gte": change.seq}}, "merged_into": None})
             except StaleVersion:
                 return self.tickets.update(ticket_id, {}, cause=cause, push=push)
         return self.tickets.update(ticket_id, changes, cause=cause, push=push)
@@ -208,8 +229,8 @@ class TicketWrites:
             if change.seq is not None:
                 where[seq_field] = {"$not": {"$gte": change.seq}}
             try:
-                done = self.tickets.update(ticket_id, {**changes, **({seq_field: change.seq} if change.seq else {})},
-                                           cause=cause, push={"timeline": field_doc(entry)}, where=where)
+                done = self._set_view(ticket_id, {**changes, **({seq_field: change.seq} if change.seq else {})},
+                                      cause=cause, push={"timeline": field_doc(entry)}, where=where)
             except StaleVersion:
                 done = self.tickets.update(ticket_id, {}, cause=cause, push={"timeline": field_doc(entry)})
             applied += bool(done)
@@ -217,6 +238,17 @@ class TicketWrites:
 
     def merged_ids(self, main_id: str) -> list[str]:
         raise NotImplementedError
+
+    def _set_view(self, ticket_id: str, changes: dict, *, cause: str, push: dict, where: dict) -> Applied:
+        """A view change. One that sets the handling status moves the listing status with it (one
+        write), unless the ticket is closed: its listing keeps it closed (a second try, without)."""
+        if "status" in changes:
+            try:
+                return self.tickets.update(ticket_id, {**changes, "list_status": changes["status"]}, cause=cause,
+                                           push=push, where={**where, "closed": {"$ne": True}})
+            except StaleVersion:
+                pass
+        return self.tickets.update(ticket_id, changes, cause=cause, push=push, where=where)
 
 
 FRONT_DESK_FIELDS = {"_id": 1, "number": 1, "type": 1, "category": 1, "district": 1, "address": 1, "content": 1,
@@ -295,6 +327,77 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise ValidationFailed("bad cursor", errors={"cursor": ["not a cursor this API returned"]}) from None
 
 
+# -- listings that do not grow with the archive (issue 13) ----------------------------------------------
+#
+# A listing is walked newest first one window of `created_at` at a time (mongo.newest_first), over the
+# index whose equalities cover the most selective filters it names; what that index cannot say is
+# checked on the documents the window returns. Each window is one query of the shape
+# `{<the index's equalities>, created_at: {range}}`, which both the embedded server and MongoDB answer
+# by reading that index range and nothing more, so a page costs about the same at any archive size.
+
+LISTING_PATHS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # index name, the fields it pins by equality (then created_at, newest first)
+    ("listing_search", ("list_status", "district", "category_path")),  # a status + district + category search
+    ("unit_newest", ("units",)),                                        # a unit's tickets
+    ("listing_status", ("list_status",)),                               # a status queue (manual dispatch, ...)
+    ("newest", ()),                                                     # everything
+)
+SELECTIVITY = {"units": 40, "list_status": 4, "district": 9, "category_path": 10}  # rough: 1 in n tickets
+LISTING_FIELDS = {"_id": 1, "created_at": 1, "type": 1, "district": 1, "status": 1, "closed": 1, "overdue": 1,
+                  "units": 1, "category": 1}
+
+
+def listing_plan(filters: TicketFilters) -> tuple[str, dict, TicketFilters]:
+    """The index to walk, its equalities, and the filters left for `matches_filters`."""
+    eq: dict[str, Any] = {}
+    if filters.status is not None:
+        eq["list_status"] = filters.status
+    if filters.district is not None:
+        eq["district"] = filters.district
+    if filters.category is not None:
+        eq["category_path"] = filters.category
+    if filters.unit is not None:
+        eq["units"] = filters.unit
+
+    def score(path: tuple[str, tuple[str, ...]]) -> int:
+        n = 1
+        for name in path[1]:
+            n *= SELECTIVITY[name]
+        return n
+    usable = [p for p in LISTING_PATHS if all(name in eq for name in p[1])]
+    name, pinned = max(usable, key=score)  # "newest" pins nothing: always usable
+    left = {"status": "list_status", "district": "district", "category": "category_path", "unit": "units"}
+    rest = replace(filters, created_from=None, created_to=None,
+                   **{f: None for f, key in left.items() if key in pinned})
+    return name, {key: eq[key] for key in pinned}, rest
+
+
+def matches_filters(doc: dict, f: TicketFilters) -> bool:
+    """`ticket_query`'s meaning, on a document (the filters no index of the walk pins)."""
+    if f.type is not None and doc.get("type") != f.type:
+        return False
+    if f.district is not None and doc.get("district") != f.district:
+        return False
+    if f.status == "closed":
+        if doc.get("closed") is not True:
+            return False
+    elif f.status is not None and (doc.get("status") != f.status or doc.get("closed") is True):
+        return False
+    if f.overdue is not None and doc.get("overdue") != f.overdue:
+        return False
+    if f.unit is not None and f.unit not in (doc.get("units") or ()):
+        return False
+    if f.category is not None:
+        category = doc.get("category") or ""
+        if category != f.category and not category.startswith(f.category + "."):
+            return False
+    return True
+
+
+def has_filters(f: TicketFilters) -> bool:
+    return any(getattr(f, name) is not None for name in ("status", "unit", "type", "category", "district", "overdue"))
+
+
 # -- the MongoDB store -------------------------------------------------------------------------------
 
 class NumberBlocks:
@@ -323,26 +426,54 @@ class NumberBlocks:
             return value
 
 
+def looks_like_id(key: str) -> bool:
+    """A ticket id is 32 hex digits (uuid4().hex); a number starts with its prefix's letters."""
+    return len(key) == 32 and all(c in "0123456789abcdef" for c in key)
+
+
 class IntakeStore(TicketWrites):
 
     def __init__(self, database, outbox, settings):
         self.db = database
         self.tickets = AggregateCollection(database.tickets, outbox)
         self.numbers = NumberBlocks(database.counters, settings.ticket_number_block)
+        self.spans = SpanHints()
 
     def ensure_indexes(self) -> None:
         t = self.db.tickets
         t.create_index([("number", ASCENDING)], unique=True, name="number")
         t.create_index([("idempotency.key", ASCENDING)], unique=True, sparse=True, name="idempotency_key")
+        # the listings (LISTING_PATHS): each walked newest first by created_at windows
         t.create_index([("created_at", DESCENDING), ("_id", DESCENDING)], name="newest")
-        t.create_index([("status", ASCENDING), ("created_at", DESCENDING)], name="status_newest")
         t.create_index([("units", ASCENDING), ("created_at", DESCENDING)], name="unit_newest")
+        t.create_index([("list_status", ASCENDING), ("created_at", DESCENDING)], name="listing_status")
+        t.create_index([("list_status", ASCENDING), ("district", ASCENDING), ("category_path", ASCENDING),
+                        ("created_at", DESCENDING)], name="listing_search")
+        if "status_newest" in t.index_information():  # no query uses it (a status filter is list_status)
+            t.drop_index("status_newest")
+        self._backfill_listing_keys()
         # the front desk (issue 12): duplicate candidates, tickets merged into a main ticket
         t.create_index([("citizen.phone", ASCENDING), ("created_at", DESCENDING)], name="caller_newest")
         t.create_index([("category", ASCENDING), ("district", ASCENDING), ("created_at", DESCENDING)],
                        name="place_newest")
-        t.create_index([("fingerprint_bands", ASCENDING), ("created_at", DESCENDING)], name="simhash_bands")
+        t.create_index([("fingerprint_bands", ASCENDING), ("created_at", DESCENDING)], name="minhash_bands")
         t.create_index([("merged_into.id", ASCENDING)], name="merged_into", sparse=True)
+
+    def _backfill_listing_keys(self) -> None:
+        """Tickets stored before the listing keys existed get them, once (a marker in `counters`)."""
+        marker = {"_id": "schema:listing_keys"}
+        if self.db.counters.find_one(marker) is not None:
+            return
+        ops = []
+        for d in self.db.tickets.find({"list_status": {"$exists": False}}, {"status": 1, "closed": 1, "category": 1}):
+            keys = listing_keys(d.get("status") or "", bool(d.get("closed")), d.get("category") or "")
+            ops.append(UpdateOne({"_id": d["_id"]}, {"$set": keys}))
+            if len(ops) >= 1000:
+                self.db.tickets.bulk_write(ops, ordered=False)
+                ops = []
+        if ops:
+            self.db.tickets.bulk_write(ops, ordered=False)
+        self.db.counters.update_one(marker, {"$set": {"done": True}}, upsert=True)
 
     def ping(self) -> None:
         self.db.command("ping")
@@ -356,8 +487,9 @@ class IntakeStore(TicketWrites):
 
     # -- reads
     def get(self, key: str) -> Ticket | None:
-        """By id or by number."""
-        doc = self.db.tickets.find_one({"_id": key}, HIDDEN) or self.db.tickets.find_one({"number": key}, HIDDEN)
+        """By id or by number (whichever the key looks like first: one read, not two)."""
+        first, second = ("_id", "number") if looks_like_id(key) else ("number", "_id")
+        doc = self.db.tickets.find_one({first: key}, HIDDEN) or self.db.tickets.find_one({second: key}, HIDDEN)
         return from_doc(doc) if doc else None
 
     def by_idempotency_key(self, key: str) -> Ticket | None:
@@ -365,19 +497,63 @@ class IntakeStore(TicketWrites):
         return from_doc(doc) if doc else None
 
     def search(self, filters: TicketFilters, limit: int, cursor: str | None) -> tuple[list[Ticket], str | None]:
-        """Newest first; `cursor` continues after the last ticket of the previous page."""
-        docs = list(self.db.tickets.find(ticket_query(filters, cursor), HIDDEN)
-                    .sort([("created_at", DESCENDING), ("_id", DESCENDING)]).limit(limit + 1))
+        """Newest first; `cursor` continues after the last ticket of the previous page. Walked one
+        window of time at a time over the best listing index (`listing_plan`), so a page reads about
+        a page of index entries whatever the archive holds."""
+        before = decode_cursor(cursor) if cursor else None
+        index, eq, rest = listing_plan(filters)
+        residual = has_filters(rest)
+        hint_key = (index, tuple(sorted(eq.items())), repr(rest))
+        tickets = self.db.tickets
+
+        def fetch(lo, hi, inclusive):
+            window: dict[str, Any] = {}
+            if lo is not None:
+                window["$gte"] = lo
+            if hi is not None:
+                window["$lte" if inclusive else "$lt"] = hi
+            query = {**eq, "created_at": window} if window else dict(eq)
+            return tickets.find(query, LISTING_FIELDS if residual else HIDDEN)
+
+        docs, span = newest_first(fetch, limit + 1, before=before, until=filters.created_to,
+                                  since=filters.created_from, keep=(lambda d: matches_filters(d, rest)) if residual
+                                  else None, span=self.spans.get(hint_key))
+        self.spans.put(hint_key, span)
+        if residual and docs:  # the walk read slim documents: the page's whole tickets, in its order
+            whole = {d["_id"]: d for d in tickets.find({"_id": {"$in": [d["_id"] for d in docs]}}, HIDDEN)}
+            docs = [whole[d["_id"]] for d in docs if d["_id"] in whole]
         return page(docs, limit)
 
     # -- the front desk (issue 12)
     def duplicate_pool(self, category: str | None, district: str | None, phone: str | None,
                        fingerprint: str | None, since: datetime, limit: int) -> list[Ticket]:
         """Recent open tickets a call may repeat (see duplicate_query), newest first, at most `limit`."""
-        query = duplicate_query(category, district, phone, fingerprint, since)
-        if query is None:
-            return []
-        docs = self.db.tickets.find(query, FRONT_DESK_FIELDS).sort([("created_at", DESCENDING)]).limit(limit)
+        # duplicate_query's meaning, read as one indexed query per way of being a candidate (a
+        # top-level $or is a scan of the whole collection on the embedded server): by the caller,
+        # by each SimHash band (few tickets each: one query over the days), by the place (walked
+        # newest first: a busy place has many)
+        tickets = self.db.tickets
+        narrow: list[dict[str, Any]] = [{"citizen.phone": phone}] if phone else []
+        narrow += [{"fingerprint_bands": band} for band in bands(fingerprint)]
+        found: dict[str, dict] = {}
+
+        def candidate(d: dict) -> bool:
+            return d.get("closed") is not True and d.get("merged_into") is None
+        for eq in narrow:
+            for d in tickets.find({**eq, "created_at": {"$gte": since}}, FRONT_DESK_FIELDS):
+                if candidate(d):
+                    found[d["_id"]] = d
+        if category and district:
+            place = {"category": category, "district": district}
+
+            def fetch(lo, hi, inclusive):
+                window = {"$gte": lo} | ({"$lte" if inclusive else "$lt": hi} if hi is not None else {})
+                return tickets.find({**place, "created_at": window}, FRONT_DESK_FIELDS)
+            key = ("place_newest", category, district)
+            docs, span = newest_first(fetch, limit, since=since, keep=candidate, span=self.spans.get(key))
+            self.spans.put(key, span)
+            found.update((d["_id"], d) for d in docs)
+        docs = sorted(found.values(), key=lambda d: (as_utc(d["created_at"]), d["_id"]), reverse=True)[:limit]
         return [from_doc({**d, "timeline": []}) for d in docs]
 
     def merged_ids(self, main_id: str) -> list[str]:

@@ -16,7 +16,7 @@ import logging
 import secrets
 import threading
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -31,7 +31,7 @@ from hotline_common.timeutil import iso
 from . import commands as c
 from . import domain, metrics
 from .domain import NOTICE_EVENTS, Delivery, Notice, Subscription, UnitContact
-from .settings import NotifySettings
+from .settings import CLAIM_ROUNDS, NotifySettings
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,8 @@ class Notify:
     new_id: Callable[[], str] = new_id
     new_secret: Callable[[], str] = new_secret
     in_flight: Counter = field(default_factory=Counter)   # subscription id -> deliveries in flight here
+    workers: Counter = field(default_factory=Counter)     # subscription id -> its workers running here
+    queues: defaultdict = field(default_factory=lambda: defaultdict(deque))  # claimed, waiting: (delivery, token)
     failing: set = field(default_factory=set)             # subscriptions this replica saw fail lately
     lock: threading.Lock = field(default_factory=threading.Lock)
     ticks: itertools.count = field(default_factory=itertools.count)
@@ -230,29 +232,64 @@ def send_notice(app: Notify, notice: Notice) -> None:
 
 def fire_deliveries(app: Notify, now) -> int:
     """Claim due deliveries subscription by subscription (in a rotating order, so none starves when
-    the pool is full), each within its in-flight bound, and start them."""
+    the pool is full) into this replica's queue of that subscription, at most `claim_batch` held at
+    once, and start its workers (at most `max_in_flight_per_subscription` at a time, each sending one
+    delivery after another until the queue is empty). A claim outlasts the time its batch can take,
+    so another replica takes a delivery over only when this one died. Returns how many were claimed."""
     subs = [s for s in app.store.all_subscriptions() if s.state == "active"]
     if not subs:
         return 0
     start = next(app.ticks) % len(subs)
     token = uuid.uuid4().hex[:12]
     until = now + timedelta(seconds=app.settings.claim_seconds)
-    started = 0
+    batch = app.settings.max_in_flight_per_subscription * CLAIM_ROUNDS
+    claimed_total = 0
     for sub in subs[start:] + subs[:start]:
-        free = app.runner.free()
-        if free <= 0:
-            break
         with app.lock:
-            slots = min(free, app.settings.max_in_flight_per_subscription - app.in_flight[sub.id])
-        if slots <= 0:
-            continue
-        claimed = app.store.claim_deliveries(app.store.due_deliveries(sub.id, now, slots), until, token)
-        for d in claimed:
+            want = batch - len(app.queues[sub.id]) - app.in_flight[sub.id]
+        if want > 0:
+            claimed = app.store.claim_deliveries(app.store.due_deliveries(sub.id, now, want), until, token)
             with app.lock:
-                app.in_flight[sub.id] += 1
-            app.runner.spawn(attempt_delivery, app, sub, d, token)
-        started += len(claimed)
-    return started
+                app.queues[sub.id].extend((d, token) for d in claimed)
+            claimed_total += len(claimed)
+        start_workers(app, sub.id)
+    return claimed_total
+
+
+def start_workers(app: Notify, subscription_id: str) -> None:
+    while True:
+        with app.lock:
+            if (not app.queues[subscription_id] or app.runner.free() <= 0
+                    or app.workers[subscription_id] >= app.settings.max_in_flight_per_subscription):
+                return
+            app.workers[subscription_id] += 1
+        app.runner.spawn(delivery_worker, app, subscription_id)
+
+
+def delivery_worker(app: Notify, subscription_id: str) -> None:
+    """Send the subscription's claimed deliveries one after another; stop when the queue is empty or
+    the subscription is gone or disabled (what is left is the store's again when its claim expires)."""
+    try:
+        while True:
+            with app.lock:
+                queue = app.queues[subscription_id]
+                if not queue:
+                    return
+                d, token = queue.popleft()
+                app.in_flight[subscription_id] += 1
+            try:
+                sub = next((s for s in app.store.all_subscriptions() if s.id == subscription_id), None)
+                if sub is None or sub.state != "active":
+                    with app.lock:
+                        app.queues[subscription_id].clear()
+                    return
+                attempt_delivery(app, sub, d, token)
+            finally:
+                with app.lock:
+                    app.in_flight[subscription_id] -= 1
+    finally:
+        with app.lock:
+            app.workers[subscription_id] -= 1
 
 
 def attempt_delivery(app: Notify, sub: Subscription, d: Delivery, token: str) -> None:
@@ -276,9 +313,6 @@ def attempt_delivery(app: Notify, sub: Subscription, d: Delivery, token: str) ->
                                               f"{iso(streak.failing_since)}")
     except Exception:  # the claim expires and the delivery is tried again
         log.exception("webhook delivery %s failed unexpectedly", d.id)
-    finally:
-        with app.lock:
-            app.in_flight[sub.id] -= 1
 
 
 def disable_subscription(app: Notify, sub: Subscription, reason: str) -> bool:
@@ -289,6 +323,8 @@ def disable_subscription(app: Notify, sub: Subscription, reason: str) -> bool:
     if not app.store.set_disabled(disabled):
         return False   # another replica disabled it first
     metrics.WEBHOOK_DISABLED.inc()
+    with app.lock:
+        app.queues[sub.id].clear()
     log.warning("subscription %s (%s) disabled: %s", sub.id, sub.url, reason)
     cmd = c.Disable(reason=f"subscription disabled: {reason}")
     for _ in range(10_000):

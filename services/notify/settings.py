@@ -30,6 +30,7 @@ from .domain import AllowList, RetryPolicy, Template, UnitContact, WebhookPolicy
 
 KINDS = ("reminder", "supervision", "reinvestigation", "extension_granted", "extension_rejected")
 PROVIDERS = ("log", "http")
+CLAIM_ROUNDS = 4   # a replica claims at most this many rounds of a subscription's in-flight bound at once
 
 
 @dataclass(frozen=True)
@@ -80,12 +81,16 @@ class NotifySettings:
         if provider == "http" and not (sms.url and sms.app_key and sms.app_secret):
             raise SettingsError("NOTIFY_SMS_PROVIDER=http needs NOTIFY_SMS_URL, NOTIFY_SMS_APP_KEY and "
                                 "NOTIFY_SMS_APP_SECRET")
+        timeout, claim = float(hooks.get("timeout_seconds", 5)), float(hooks.get("claim_seconds", 60))
+        if claim < CLAIM_ROUNDS * 2 * timeout + 5:   # each attempt ends within 2 x timeout (senders._deadline)
+            raise SettingsError(f"webhooks.claim_seconds must exceed {CLAIM_ROUNDS} x 2 x timeout_seconds + 5 s, "
+                                "or a claim could expire while its batch is still being sent")
         return cls(webhooks=policy, notices=RetryPolicy(sms_schedule),
                    allow=AllowList.parse(env.get("NOTIFY_ALLOWED_HOSTS", "")),
-                   webhook_timeout_seconds=float(hooks.get("timeout_seconds", 5)),
+                   webhook_timeout_seconds=timeout,
                    max_concurrent=int(hooks.get("max_concurrent", 32)),
                    max_in_flight_per_subscription=int(hooks.get("max_in_flight_per_subscription", 8)),
-                   claim_seconds=float(hooks.get("claim_seconds", 60)),
+                   claim_seconds=claim,
                    sms_provider=provider, sms=sms, templates=load_templates(config_dir))
 
 

@@ -29,7 +29,7 @@ from hotline_common.messages import to_jsonable
 from hotline_common.mongo import HIDDEN, AggregateCollection, Applied
 from hotline_common.timeutil import as_utc, parse_iso
 from pymongo import ASCENDING, DESCENDING, InsertOne, ReturnDocument, UpdateOne
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, WriteError
 
 from .domain import Attempt, Contact, Delivery, Idempotency, Notice, Subscription
 
@@ -258,7 +258,7 @@ class NotifyStore:
         outcomes = self.delivery_writes.write_all([InsertOne(delivery_to_doc(d)) for d in deliveries])
         for outcome in outcomes:
             if outcome.error is not None and outcome.error.get("code") != 11000:
-                raise DuplicateKeyError(outcome.error.get("errmsg", "write error"), outcome.error.get("code"))
+                raise WriteError(outcome.error.get("errmsg", "write error"), outcome.error.get("code"), outcome.error)
         return sum(1 for o in outcomes if o.error is None)
 
     def delivery(self, delivery_id: str) -> Delivery | None:
@@ -292,7 +292,7 @@ class NotifyStore:
         outcome = self.delivery_writes.write(UpdateOne({"_id": d.id, "claim": token},
                                                        {"$set": settled_changes(d), "$unset": {"claim": ""}}))
         if outcome.error is not None:
-            raise DuplicateKeyError(outcome.error.get("errmsg", "write error"), outcome.error.get("code"))
+            raise WriteError(outcome.error.get("errmsg", "write error"), outcome.error.get("code"), outcome.error)
         if outcome.all_updates_matched:
             return True
         return self.db.deliveries.count_documents({"_id": d.id, "claim": token}) == 0 and \

@@ -372,7 +372,7 @@ def _stamp(actor: Actor, now: datetime) -> Stamp:
 EventT = TypeVar("EventT", bound=RoutingEvent)
 
 
-def _emit(a: Assignment, kind: type[EventT], *, now: datetime, actor: Actor,
+def _emit(a: Assignment, event_class: type[EventT], *, now: datetime, actor: Actor,
           **data: Any) -> tuple[Assignment, EventT]:
     """The event for the state `a` has reached; `seq` numbers the assignment's events in order."""
     a = replace(a, event_seq=a.event_seq + 1)
@@ -380,7 +380,7 @@ def _emit(a: Assignment, kind: type[EventT], *, now: datetime, actor: Actor,
         "ticket_id": a.ticket_id, "number": a.number, "unit_id": a.lead_unit, "at": instant(now),
         "actor": actor_ref(actor), "seq": a.event_seq, "state": public_state(a), "units": units_involved(a),
     }
-    return a, kind(**{**fields, **data})
+    return a, event_class(**{**fields, **data})
 
 
 # -- dispatch (R3, R6) ------------------------------------------------------------------------------

@@ -110,8 +110,6 @@ def _react(app: Routing, ticket_id: str, cause: str, decide: Decision) -> bool:
         if a is None:
             raise NotYet(f"no assignment for {ticket_id} yet")
         state, events = decide(a)
-        if state == a and not events:
-            return False  # applied before (the decision says so): nothing to write
         return bool(app.store.save(state, events, cause=cause))
     try:
         return bool(retrying(attempt))

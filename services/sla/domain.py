@@ -22,7 +22,7 @@ from hotline_common.errors import Conflict, Forbidden, NotFound, NotYet, RuleVio
 from hotline_common.messages import ActorRef, Day, Event, Instant, Role, TicketType
 from hotline_common.timeutil import as_utc, iso, local_date, parse_iso, start_of_local_day
 
-from services.routing.events import AssignmentReopened, TicketDispatched, TicketReplied
+from services.routing.events import AssignmentReopened, AssignmentWithdrawn, TicketDispatched, TicketReplied
 
 from . import commands as c
 from . import events as ev
@@ -205,12 +205,40 @@ def start_clock(clock: Clock | None, event: TicketDispatched, *, now: datetime, 
             raise Conflict(f"{clock.number} already runs the clock of dispatch {clock.dispatch_no}")
     if event.unit_id is None:
         raise Conflict(f"dispatch {event.dispatch_no} of {event.number} names no unit")
+    if event.keeps_deadline:  # 改派 / 下派 (issue 12): the first dispatch's clock goes on
+        if clock is None:
+            raise NotYet(f"{event.number}: the clock of the first dispatch has not started yet")
+        if clock.running and clock.round == event.state.round:
+            return move_clock(clock, event, actor=actor)
     return _new_clock(ticket_id=event.ticket_id, number=event.number, ticket_type=event.type,
                       unit_id=event.unit_id, unit_leaders=tuple(event.unit_leaders),
                       dispatch_no=event.dispatch_no, round_no=event.state.round,
                       started_at=parse_iso(event.dispatched_at),
                       working_days=policy.limit(event.type), previous=clock, calendar=calendar, policy=policy,
                       actor=actor)
+
+
+def move_clock(clock: Clock, event: TicketDispatched, *, actor: Actor) -> tuple[Clock, list[Event]]:
+    """改派 / 下派 (issue 12): the deadline keeps counting from the first dispatch. The running clock
+    moves to the new unit with its start, due date, extensions and timers; its deadline is announced
+    again (deadline.set) for the new unit and dispatch."""
+    assert event.unit_id is not None
+    moved = replace(clock, unit_id=event.unit_id, unit_leaders=tuple(event.unit_leaders),
+                    dispatch_no=event.dispatch_no)
+    moved, set_again = _emit(moved, ev.DeadlineSet, actor)
+    return moved, [set_again]
+
+
+def withdraw_clock(clock: Clock, event: AssignmentWithdrawn, *, now: datetime,
+                   actor: Actor) -> tuple[Clock, list[Event]]:
+    """并单 (issue 12): the ticket was merged into another and withdrawn from its unit: its clock stops
+    (no timers, no reminders); the main ticket's clock counts for it. A repeat changes nothing."""
+    if event.state.dispatch_no > clock.dispatch_no:
+        raise NotYet(f"{clock.number}: dispatch {event.state.dispatch_no} has no clock yet")
+    if not clock.running:
+        return clock, []
+    return replace(clock, state=ClockState.STOPPED, stopped_at=parse_iso(event.at), next_fire_at=None,
+                   next_fire_kind=None), []
 
 
 def reopen_clock(clock: Clock, event: AssignmentReopened, *, now: datetime, actor: Actor,

@@ -21,7 +21,7 @@ from hotline_common.errors import NotFound, NotYet, StaleVersion, TransientError
 from hotline_common.mongo import retrying
 from hotline_common.timeutil import local_date
 
-from services.routing.events import AssignmentReopened, TicketDispatched, TicketReplied
+from services.routing.events import AssignmentReopened, AssignmentWithdrawn, TicketDispatched, TicketReplied
 
 from . import clock_admin, domain
 from . import commands as c
@@ -99,6 +99,21 @@ def start_on_dispatch(app: Sla, received: Received[TicketDispatched]) -> Outcome
         _deadline_note(clock)
         if existing is None:
             return _outcome(app.store.add(clock, events, cause=received.id))
+        return _outcome(app.store.save(clock, events, cause=received.id))
+    return _retrying(attempt)
+
+
+def stop_on_withdrawn(app: Sla, received: Received[AssignmentWithdrawn]) -> Outcome:
+    """assignment.withdrawn (并单, issue 12): the merged ticket's own clock stops silently."""
+    event = received.event
+    if event.state.dispatch_no == 0:
+        return Outcome.NO_CHANGE  # never dispatched: no clock
+
+    def attempt() -> Outcome:
+        existing = _existing(app, event.ticket_id, event.number)
+        clock, events = domain.withdraw_clock(existing, event, now=app.clock.now(), actor=SYSTEM_ACTOR)
+        if clock == existing:
+            return Outcome.DUPLICATE
         return _outcome(app.store.save(clock, events, cause=received.id))
     return _retrying(attempt)
 
@@ -333,5 +348,6 @@ HANDLERS = Handlers(
         TicketDispatched: start_on_dispatch,
         AssignmentReopened: reopen_on_reopened,
         TicketReplied: stop_on_reply,
+        AssignmentWithdrawn: stop_on_withdrawn,
     },
 )

@@ -91,9 +91,11 @@ class Console:
     """The console as a person uses it, in one browser."""
 
     def __init__(self, driver, url: str, stack):
+        from selenium.common.exceptions import StaleElementReferenceException
         from selenium.webdriver.support.ui import WebDriverWait
         self.d, self.url, self.stack = driver, url, stack
-        self.wait = WebDriverWait(driver, 25, poll_frequency=0.2)
+        # pages re-render after each answer: an element found a moment ago may have been replaced
+        self.wait = WebDriverWait(driver, 25, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,))
 
     # -- finding and acting
     def css(self, selector: str):

@@ -61,6 +61,9 @@ def test_many_events_in_one_bucket_add_up_and_lists_keep_the_first_numbers(store
     (day,) = store.units("2026-09-02", "2026-09-03")
     assert day["counters"] == {"overdue": LIST_KEEP + 5}
     assert day["lists"]["overdue"] == [f"N{i:03d}" for i in range(LIST_KEEP)]
+    (bare,) = store.units("2026-09-02", "2026-09-03", "city.housing", lists=False)
+    assert bare["lists"] == {} and bare["counters"] == day["counters"]
+    assert store.units("2026-09-02", "2026-09-03", "city.environment") == []
 
 
 def test_cube_groups_and_filters_over_a_day_range(store):

@@ -461,3 +461,25 @@ def test_replaying_the_facts_into_an_empty_store_rebuilds_the_same_aggregates(ki
     assert applied == len(kit.store.facts)
     assert fresh.store.dump() == kit.store.dump()
     assert handlers.replay(fresh.app, (fact["event"] for fact in kit.store.all_facts())) == 0   # all duplicates
+
+
+@pytest.mark.parametrize("group, filters, measures, source", [
+    (["unit"], {}, ["dispatched", "due_late"], "units"),
+    (["day", "unit"], {"unit": [LATE]}, ["overdue"], "units"),
+    (["district"], {}, ["registered"], "places"),
+    (["category", "district"], {"district": ["tiedong"]}, ["registered"], "places"),
+    (["day"], {"type": ["complain"]}, ["registered"], "places"),
+    (["type", "category"], {}, ["registered"], "cube"),
+    (["district"], {}, ["dispatched"], "cube"),
+    (["unit"], {"category": ["noise.commercial"]}, ["dispatched"], "cube"),
+])
+def test_statistics_read_the_smallest_buckets_and_get_what_the_cube_says(kit, group, filters, measures, source):
+    september(kit)
+    assert handlers.statistics_source(group, filters, measures) == source
+    month = handlers.periods.period_of("month", datetime(2026, 9, 1).date())
+
+    def rows(src):
+        return sorted((tuple(r["key"].items()), tuple(sorted(r["counters"].items())))
+                      for r in handlers.raw_rows(kit.app, src, month, group, filters, measures)
+                      if any(r["counters"].values()))
+    assert rows(source) == rows("cube") and rows(source)

@@ -103,6 +103,8 @@ ROUTING_FIELDS: dict[type, dict[str, Any]] = {
                             first_responsible=False),
     rt.CounitContributed: dict(co_unit="city.housing", co_unit_name="市住建局"),
     rt.AssignmentReopened: dict(reason="unsatisfied", round=2, working_days=5, type="complain"),
+    rt.AssignmentWithdrawn: dict(previous_unit="city.environment", main_ticket_id="t-main",
+                                 main_number="AS20261127000009"),
 }
 
 

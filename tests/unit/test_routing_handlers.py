@@ -22,7 +22,7 @@ from hotline_common.messages import ActorRef
 from hotline_common.testing import FixedClock, RecordingOutbox, at
 
 from services.escalation.events import ReinvestigationOrdered, VerificationFiled
-from services.intake.events import TicketMarkedKey, TicketRegistered, TicketReopened
+from services.intake.events import TicketMarkedKey, TicketMerged, TicketRegistered, TicketReopened, TicketUnmerged
 from services.routing import handlers
 from services.routing.events import (
     AssignmentAccepted,
@@ -433,7 +433,8 @@ def test_the_table_names_every_rpc_and_event_routing_handles():
     assert set(HANDLERS.commands) == {
         "get_assignment", "manual_dispatch", "accept", "review", "reply", "request_return", "decide_return",
         "add_co_unit", "co_unit_accept", "co_unit_decline", "co_unit_contribute", "list_units", "get_unit",
-        "put_unit", "list_rules", "put_rule", "delete_rule"}
+        "put_unit", "list_rules", "put_rule", "delete_rule", "redispatch", "pass_down"}
     assert all(name == cls.NAME for name, (cls, _) in HANDLERS.commands.items())
     assert HANDLERS.event_types() == sorted(cls.full_type() for cls in (
-        TicketRegistered, TicketReopened, ReinvestigationOrdered, TicketMarkedKey, VerificationFiled))
+        TicketRegistered, TicketReopened, ReinvestigationOrdered, TicketMarkedKey, VerificationFiled,
+        TicketMerged, TicketUnmerged))

@@ -57,7 +57,7 @@ def test_the_table_names_every_rpc_and_the_three_events_sla_follows():
         "deadline", "request_extension", "decide_extension", "list_extensions", "calendar_year",
         "put_calendar_year", "reload_calendar", "get_clock", "set_clock", "advance_clock"])
     assert [t.rsplit(".", 2)[-2:] for t in HANDLERS.event_types()] == [
-        ["assignment", "reopened"], ["ticket", "dispatched"], ["ticket", "replied"]]
+        ["assignment", "reopened"], ["assignment", "withdrawn"], ["ticket", "dispatched"], ["ticket", "replied"]]
 
 
 # -- R7: a dispatch starts the clock, a reply stops it ----------------------------------------------------

@@ -15,6 +15,7 @@ import {
 } from '../ui.js';
 
 const OPEN = ['dispatched', 'accepted', 'reviewed', 'return_requested'];
+const VERIFY_REASON = { unsatisfied: '不满意件', key_ticket: '重点问题件', key: '重点问题件' };
 
 export async function loadTicket(key) {
   return get(`/v1/tickets/${encodeURIComponent(key)}`);
@@ -49,7 +50,7 @@ function detailText(key, value) {
   if (Array.isArray(value)) return value.join('、');
   if (typeof value === 'boolean') return value ? '是' : '否';
   if (key === 'result') return label(REPLY_RESULT, value);
-  if (key === 'satisfaction') return label(SATISFACTION, value);
+  if (key === 'satisfaction' || (key === 'reason' && SATISFACTION[value])) return label(SATISFACTION, value);
   if (key === 'channel') return label(CHANNEL, value);
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
@@ -228,7 +229,7 @@ function actions(t, user, unitList, verification, done) {
   if (mineLead && can(user, 'verify') && verificationOpen) {
     out.push(panel('现场核查', form({
       name: 'verification', submit: '提交现场核查记录',
-      intro: `须现场核查：${verificationOpen.reason_label || verificationOpen.reason || ''}`,
+      intro: `须现场核查（${verificationOpen.reason_label || label(VERIFY_REASON, verificationOpen.reason)}）：核查人、核查时间、核查情况和责任认定。`,
       fields: [
         { name: 'inspector', label: '核查人', required: true },
         { name: 'inspected_at', label: '核查时间', type: 'datetime', required: true, value: isoToLocalInput(new Date()),
@@ -388,7 +389,11 @@ async function show(body, t, user) {
       h('div.ticket-rest',
         reviews(assignment),
         replies(assignment),
-        verification.length ? h('section.card', h('h2', '现场核查'), h('ul', verification.map((v) => h('li',
-          `${v.reason_label || v.reason || ''}：${v.state === 'filed' ? `已核查（${v.inspector || ''}，${dateTime(v.inspected_at)}）${v.findings || ''}` : '待核查'}`)))) : null,
+        verification.length ? h('section.card', h('h2', '现场核查'), h('ul', verification.map((v) => {
+          const r = v.record || {};
+          return h('li', { dataset: { verification: v.state } }, `${v.reason_label || label(VERIFY_REASON, v.reason)}：`,
+            v.state === 'filed' ? `已核查（${r.inspector || ''}，${dateTime(r.inspected_at)}）${r.findings || ''}；责任认定：${r.responsibility || ''}`
+              : '待核查');
+        }))) : null,
         h('section.card', h('h2', '办理过程'), timeline(t.timeline, unitList)))));
 }

@@ -233,7 +233,7 @@ def retire(entry: Entry, cmd: RetireEntry, *, now: datetime, actor: Actor) -> tu
     if len(reason) < MIN_REASON_CHARS:
         raise ValidationFailed("retiring needs a reason", errors={"reason": [
             f"why the entry no longer holds, at least {MIN_REASON_CHARS} characters"]})
-    after = replace(entry, retired=True, pending=None, updated_at=now, revisions=(
+    after = replace(entry, retired=True, pending=None if entry.current else entry.pending, updated_at=now, revisions=(
         *entry.revisions, Revision(n=entry.revision + 1, action="retired", at=now, by=actor.to_dict(), note=reason)))
     return after, [_event(KnowledgeRetired, after, now, actor, reason=reason)]
 

@@ -99,6 +99,10 @@ class KnowledgeIndex:
         self.build(published(), current)
         return True
 
+    def expire(self) -> None:
+        """Look at the revision on the next search (this replica's own change is seen at once)."""
+        self._checked_at = -1e9
+
     def build(self, entries: Iterable[Entry], revision: int | None = None) -> None:
         entries = [e for e in entries if e.current is not None and not e.retired]
         for entry in entries:

@@ -40,7 +40,8 @@ def content_of(d: dict[str, Any] | None) -> Content | None:
 
 
 def to_doc(e: Entry) -> dict[str, Any]:
-    return {"_id": e.id, "unit_id": e.unit_id, "status": e.status, "pending_approval": e.pending is not None,
+    return {"_id": e.id, "unit_id": e.unit_id, "status": e.status,
+            "pending_approval": e.pending is not None and not e.retired,
             "category": e.category, "current": content_doc(e.current), "pending": content_doc(e.pending),
             "retired": e.retired, "published_revision": e.published_revision, "example": e.example,
             "created_at": e.created_at, "updated_at": e.updated_at,
@@ -136,9 +137,10 @@ class KnowledgeStore(EntryWrites):
             return 0
         added = 0
         for entry in seed_entries(config_dir, now):
-            doc = {**to_doc(entry), "version": 1, "event_ids": [], "inbox": []}
-            added += self.db.knowledge.update_one({"_id": entry.id}, {"$setOnInsert": doc}, upsert=True).upserted_id \
-                is not None
+            doc = {k: v for k, v in to_doc(entry).items() if k != "_id"} | {"version": 1, "event_ids": [], "inbox": []}
+            result = self.db.knowledge.update_one({"_id": entry.id}, {"$setOnInsert": doc}, upsert=True)
+            if result.upserted_id is not None:
+                added += 1
         self._bump()
         return added
 

@@ -1,0 +1,419 @@
+"""Read benchmark (not a test): N tickets stored, each list and read endpoint measured over HTTP.
+
+    .venv/bin/python bench/reads.py -n 100000           # load, start the stack, measure, stop
+    .venv/bin/python bench/reads.py -n 1000000 --keep   # keep the loaded store (data dir) for a rerun
+    .venv/bin/python bench/reads.py -n 1000000 --reuse  # measure a store loaded before
+
+Loads N tickets written directly into an embedded store (as bench/deadlines.py writes clocks):
+spread over the last year, over the units of config/units.yaml (a few busy ones, many quiet), the
+districts and categories of the catalogue, and in the states a year of work leaves them (the last
+days still in hand, older ones closed, some overdue), each with the timeline its state implies;
+supervision cases for about 2 % of them (the recent ones open); sla clocks for the running
+deadlines. Then starts the whole stack on that store (`python -m tools.stack`, like `make run`, on
+its own ports and its own RabbitMQ vhost, made and deleted through the management API) and times
+each endpoint sequentially from one client: p50 / p99 over --requests calls after a warm-up.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "libs"))
+sys.path.insert(0, str(REPO / "bench"))
+
+from deadlines import clock_doc  # noqa: E402
+from gateway.auth import local_secret, mint  # noqa: E402
+from hotline_common.actors import Actor  # noqa: E402
+from hotline_common.catalog import load_catalog  # noqa: E402
+from hotline_common.config_files import read_yaml  # noqa: E402
+from hotline_common.messages import ActorRef  # noqa: E402
+from hotline_common.mongo import client  # noqa: E402
+from hotline_common.timeutil import local_date  # noqa: E402
+from services.escalation.domain import Case  # noqa: E402
+from services.escalation.store import EscalationStore, case_to_doc  # noqa: E402
+from services.intake import domain  # noqa: E402
+from services.intake.commands import CitizenDetails, Register  # noqa: E402
+from services.intake.store import IntakeStore, to_doc  # noqa: E402
+
+CONFIG = REPO / "config"
+TYPES = ["consult"] * 64 + ["help"] * 29 + ["complain"] * 5 + ["suggest"] + ["report"]
+DISTRICTS = ["tiedong", "tiexi", "lishan", "qianshan", "haicheng", "taian", "xiuyan", "gaoxin", "jingkai"]
+YEAR = timedelta(days=365)
+SYSTEM = {"role": "system"}
+OPERATOR = Actor("bench", "operator")
+
+
+def free_port(block: int = 1) -> int:
+    for _ in range(200):
+        base = random.randrange(20000, 32000 - block)
+        ok = True
+        for i in range(block):
+            with socket.socket() as s:
+                try:
+                    s.bind(("0.0.0.0", base + i))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return base
+    raise RuntimeError("no free port")
+
+
+# -- the data ------------------------------------------------------------------------------------------
+
+def state_at(age: timedelta, rng: random.Random) -> str:
+    """What a year of work leaves a ticket of this age in."""
+    r = rng.random()
+    if age < timedelta(hours=1):
+        return "registered" if r < 0.2 else "awaiting_dispatch" if r < 0.25 else "dispatched"
+    if age < timedelta(days=3):
+        return "awaiting_dispatch" if r < 0.02 else "dispatched" if r < 0.4 else "accepted" if r < 0.8 else "replied"
+    if age < timedelta(days=20):
+        return "accepted" if r < 0.3 else "reviewed" if r < 0.4 else "replied" if r < 0.8 else "closed"
+    if age < timedelta(days=60):
+        return "replied" if r < 0.2 else "closed"
+    return "replied" if r < 0.02 else "closed"
+
+
+class Loader:
+    def __init__(self, n: int, now: datetime, seed: int = 13):
+        self.n = n
+        self.now = now
+        self.rng = random.Random(seed)
+        self.catalog = load_catalog(CONFIG)
+        self.categories = [code for code in self.catalog.categories if "." in code] or list(self.catalog.categories)
+        units = [u["id"] for u in read_yaml(CONFIG, "units.yaml")["units"]]
+        self.units = units
+        self.unit_weights = [1.0 / (i + 1) for i in range(len(units))]  # a few busy units, many quiet
+        self.numbers: dict[str, int] = {}
+        cmd = Register(channel="phone", type="help", category=self.categories[0], district=DISTRICTS[0],
+                       address="胜利南路88号", citizen=CitizenDetails(name="张女士", phone="13800001234"),
+                       content="楼下烧烤店每天夜里12点后仍然噪音扰民，多次反映未解决，请相关部门尽快处理")
+        self.template = domain.register(None, cmd, now=now, actor=OPERATOR, catalog=self.catalog,
+                                        allocate=lambda: ("x" * 32, "AS00000000000000"))[0]
+
+    def number(self, at: datetime) -> str:
+        day = local_date(at)
+        key = f"{day:%Y%m%d}"
+        self.numbers[key] = self.numbers.get(key, 0) + 1
+        return f"AS{key}{self.numbers[key]:06d}"
+
+    def ticket(self, i: int) -> tuple[dict, dict | None, dict | None]:
+        rng = self.rng
+        created = self.now - timedelta(seconds=rng.random() * YEAR.total_seconds())
+        age = self.now - created
+        state = state_at(age, rng)
+        unit = rng.choices(self.units, self.unit_weights)[0]
+        category = rng.choice(self.categories)
+        district = rng.choice(DISTRICTS)
+        ticket_id = uuid.UUID(int=rng.getrandbits(128)).hex
+        t = replace(self.template, id=ticket_id, number=self.number(created), type=rng.choice(TYPES),
+                    category=category, district=district, address=f"测试路{i}号",
+                    citizen=domain.Citizen(name="测试", phone=f"138{rng.randrange(10 ** 8):08d}"),
+                    content=f"市民反映第{i}号问题：{self.catalog.categories.get(category, category)}，请尽快处理",
+                    created_at=created, fingerprint=f"{rng.getrandbits(64):016x}")
+        line = lambda at, kind, label, detail=None: domain.timeline_entry(at, kind, label, SYSTEM, detail or {},
+                                                                          uuid.UUID(int=rng.getrandbits(128)).hex)
+        timeline = [line(created, "ticket.registered", "工单登记")]
+        clock = None
+        if state == "registered":
+            t = replace(t, timeline=tuple(timeline))
+        elif state == "awaiting_dispatch":
+            timeline.append(line(created + timedelta(seconds=2), "ticket.awaiting_dispatch", "待人工派单",
+                                 {"reason": "no rule"}))
+            t = replace(t, status=state, dispatch_no=0, timeline=tuple(timeline))
+        else:
+            at = created + timedelta(seconds=2)
+            timeline.append(line(at, "ticket.dispatched", "交办", {"unit": unit, "dispatch_no": 1}))
+            due = created + timedelta(days=28)
+            overdue = due < self.now and state not in ("closed", "replied")
+            deadline = domain.DeadlineSummary(due_at=due.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                                              due_date=local_date(due).isoformat(), working_days=20,
+                                              extended_days=0, started_at=at.isoformat(timespec="milliseconds")
+                                              .replace("+00:00", "Z"), provisional=False, provisional_years=(),
+                                              unit_id=unit,
+                                              state="running" if state not in ("closed", "replied") else "met")
+            timeline.append(line(at + timedelta(seconds=1), "deadline.set", "设定办理时限",
+                                 {"due_date": deadline.due_date, "working_days": 20}))
+            status = state if state != "closed" else "replied"
+            if state in ("accepted", "reviewed", "replied", "closed"):
+                timeline.append(line(at + age * 0.1, "assignment.accepted", "签收"))
+            if state in ("reviewed", "replied", "closed"):
+                timeline.append(line(at + age * 0.15, "assignment.reviewed", "领导阅批", {"reviewer": "王局长"}))
+            reply = None
+            if state in ("replied", "closed"):
+                replied_at = at + min(age * 0.5, timedelta(days=15))
+                timeline.append(line(replied_at, "ticket.replied", "答复", {"reply_no": 1, "result": "solved"}))
+                reply = domain.ReplySummary(reply_no=1, result="solved",
+                                            replied_at=replied_at.isoformat(timespec="milliseconds")
+                                            .replace("+00:00", "Z"))
+            closed = state == "closed"
+            if closed:
+                timeline.append(line(at + min(age * 0.7, timedelta(days=20)), "ticket.closed", "回访办结"))
+            t = replace(t, status=status, units=(unit,), lead_unit=domain.UnitRef(id=unit, name=unit),
+                        first_responsible=True, dispatch_no=1, deadline=deadline, overdue=overdue,
+                        due_soon=False, overdue_working_days=0, reply=reply, closed=closed,
+                        close_reason="satisfied" if closed else None,
+                        closed_at=at + min(age * 0.7, timedelta(days=20)) if closed else None,
+                        satisfaction="satisfied" if closed else None, timeline=tuple(timeline))
+            if deadline.state == "running":
+                clock = {**clock_doc(i, self.now + timedelta(days=30)), "_id": ticket_id, "number": t.number,
+                         "unit_id": unit, "started_at": at, "due_at": due, "next_fire_at": self.now + timedelta(days=30)}
+        doc = {**to_doc(replace(t, version=1)), "version": 1, "inbox": [], "event_ids": []}
+        case = None
+        if age > timedelta(days=20) and rng.random() < 0.02 and state != "registered":
+            opened = created + timedelta(days=20)
+            case_state = "open" if age < timedelta(days=45) else "closed"
+            c = Case(case_id=f"overdue:{ticket_id}:1-1", case_no=f"DB{local_date(opened):%Y%m%d}{i % 10000:04d}",
+                     ticket_id=ticket_id, number=t.number, unit_id=unit, trigger="overdue_ignored",
+                     detail="超过办结时限2个工作日，经2次催办仍未答复", opened_at=opened,
+                     opened_by=ActorRef(user_id="system", role="system"), state=case_state,
+                     closed_at=opened + timedelta(days=10) if case_state == "closed" else None,
+                     conclusion="已办结" if case_state == "closed" else None)
+            case = {**case_to_doc(c), "version": 1, "inbox": [], "event_ids": []}
+        return doc, case, clock
+
+
+def load(mongo_uri: str, n: int, prefix: str) -> dict:
+    db = client(mongo_uri)
+    intake, escalation, sla = db[f"{prefix}intake"], db[f"{prefix}escalation"], db[f"{prefix}sla"]
+    from types import SimpleNamespace
+
+    from services.sla.store import SlaStore
+    IntakeStore(intake, None, SimpleNamespace(ticket_number_block=1)).ensure_indexes()
+    EscalationStore(escalation, None).ensure_indexes()
+    SlaStore(sla, None).ensure_indexes()
+    loader = Loader(n, datetime.now(UTC))
+    start = time.perf_counter()
+    tickets, cases, clocks = [], [], []
+    counts = {"tickets": 0, "cases": 0, "clocks": 0}
+    samples: dict[str, list] = {"numbers": [], "open_cases_units": []}
+    for i in range(n):
+        doc, case, clock = loader.ticket(i)
+        tickets.append(doc)
+        if i % max(1, n // 2000) == 0:
+            samples["numbers"].append(doc["number"])
+        if case:
+            cases.append(case)
+        if clock:
+            clocks.append(clock)
+        if len(tickets) >= 2000:
+            intake.tickets.insert_many(tickets, ordered=False)
+            counts["tickets"] += len(tickets)
+            tickets = []
+            if counts["tickets"] % 100_000 == 0:
+                print(f"  {counts['tickets']} tickets in {time.perf_counter() - start:.0f}s", file=sys.stderr)
+        if len(cases) >= 1000:
+            escalation.cases.insert_many(cases, ordered=False)
+            counts["cases"] += len(cases)
+            cases = []
+        if len(clocks) >= 2000:
+            sla.clocks.insert_many(clocks, ordered=False)
+            counts["clocks"] += len(clocks)
+            clocks = []
+    for coll, docs, key in ((intake.tickets, tickets, "tickets"), (escalation.cases, cases, "cases"),
+                            (sla.clocks, clocks, "clocks")):
+        if docs:
+            coll.insert_many(docs, ordered=False)
+            counts[key] += len(docs)
+    for key, value in loader.numbers.items():  # the day counters go on from what is stored
+        intake.counters.update_one({"_id": f"AS{key}"}, {"$max": {"n": value}}, upsert=True)
+    counts["load_seconds"] = round(time.perf_counter() - start, 1)
+    counts["units"] = loader.units[:3]
+    counts["categories"] = loader.categories
+    counts["samples"] = samples
+    return counts
+
+
+def embedded(storage: Path, port: int, sync: bool) -> subprocess.Popen:
+    argv = [str(Path(sys.executable).parent / "secantusd-py"), "--host", "127.0.0.1", "--port", str(port),
+            "--storage-path", str(storage), "--log-level", "WARNING"]
+    if sync:
+        argv.append("--sync-on-commit")
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return proc
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the embedded server did not start")
+
+
+def disk_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+# -- the stack and the measurements --------------------------------------------------------------------
+
+def mgmt(method: str, path: str, **kw):
+    base = os.environ.get("RABBIT_API_URI", "http://guest:guest@localhost:15672")
+    return requests.request(method, f"{base}/api/{path}", timeout=10, **kw)
+
+
+def start_stack(data_dir: Path, vhost: str, port: int) -> tuple[subprocess.Popen, dict]:
+    env = {**os.environ, "AMQP_URI": f"amqp://guest:guest@localhost:5672/{vhost}", "HOTLINE_DATA_DIR": str(data_dir),
+           "GATEWAY_PORT": str(port), "SERVICE_PORT_BASE": str(port + 1), "EMBEDDED_MONGO_PORT": str(port + 7),
+           "BROKER_USERS": "off", "PYTHONUNBUFFERED": "1"}
+    env.pop("MONGO_URI", None)
+    log = open(data_dir / "stack.log", "ab")
+    proc = subprocess.Popen([sys.executable, "-m", "tools.stack"], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        log.write(line.encode())
+        if line.startswith("READY "):
+            import threading
+            threading.Thread(target=lambda: [log.write(x.encode()) for x in proc.stdout], daemon=True).start()
+            return proc, json.loads(line[len("READY "):])
+    proc.kill()
+    raise RuntimeError(f"the stack did not start; see {data_dir / 'stack.log'}")
+
+
+def timed(session: requests.Session, url: str, n: int, params=None, warm: int = 5) -> dict:
+    """p50/p99 of n sequential GETs; `params` a dict or a function of the call's index."""
+    times, sizes = [], []
+    for i in range(-warm, n):
+        p = params(i) if callable(params) else params
+        t0 = time.perf_counter()
+        r = session.get(url(i) if callable(url) else url, params=p, timeout=60)
+        dt = time.perf_counter() - t0
+        if r.status_code != 200:
+            raise RuntimeError(f"GET {r.url}: {r.status_code} {r.text[:300]}")
+        if i >= 0:
+            times.append(dt)
+            body = r.json()
+            sizes.append(len(body.get("items", [])) if "items" in body else 1)
+    times.sort()
+    return {"p50_ms": round(statistics.median(times) * 1000, 1),
+            "p99_ms": round(times[max(0, int(len(times) * 0.99) - 1)] * 1000, 1),
+            "max_ms": round(times[-1] * 1000, 1), "items": round(statistics.mean(sizes), 1), "calls": n}
+
+
+def measure(url: str, secret: str, loaded: dict, n: int) -> dict:
+    rng = random.Random(5)
+
+    def session(role: str, unit: str | None = None) -> requests.Session:
+        s = requests.Session()
+        s.headers["Authorization"] = "Bearer " + mint(secret, "hotline-12345", role=role,
+                                                      user_id=f"bench.{role}", unit_id=unit)
+        return s
+    operator, supervisor = session("operator"), session("supervisor")
+    busy_unit = loaded["units"][0]
+    quiet_unit = loaded["units"][2]
+    categories = loaded["categories"]
+    numbers = loaded["samples"]["numbers"]
+    out = {}
+    tickets = f"{url}/v1/tickets"
+    out["operator_newest_20"] = timed(operator, tickets, n, {"limit": 20})
+    first = operator.get(tickets, params={"limit": 20}).json()["next_cursor"]
+    out["operator_page_2"] = timed(operator, tickets, n, {"limit": 20, "cursor": first})
+    out["unit_newest_20 (busiest unit)"] = timed(session("unit_handler", busy_unit), tickets, n, {"limit": 20})
+    out["unit_newest_20 (a quieter unit)"] = timed(session("unit_handler", quiet_unit), tickets, n, {"limit": 20})
+    out["search status+district+category"] = timed(
+        operator, tickets, n, lambda i: {"status": rng.choice(["dispatched", "accepted", "replied"]),
+                                         "district": rng.choice(DISTRICTS), "category": rng.choice(categories),
+                                         "limit": 20})
+    out["search status+district+parent category"] = timed(
+        operator, tickets, n, lambda i: {"status": "closed", "district": rng.choice(DISTRICTS),
+                                         "category": rng.choice(categories).split(".")[0], "limit": 20})
+    out["manual dispatch queue (awaiting_dispatch)"] = timed(operator, tickets, n,
+                                                             {"status": "awaiting_dispatch", "limit": 20})
+    out["supervisor open cases"] = timed(supervisor, f"{url}/v1/supervision-cases", n, {"state": "open"})
+    out["supervisor open cases of a unit"] = timed(supervisor, f"{url}/v1/supervision-cases", n,
+                                                   {"state": "open", "unit": busy_unit})
+    out["ticket read"] = timed(operator, lambda i: f"{tickets}/{rng.choice(numbers)}", n)
+    # shapes no index pins exactly: walked over the nearest index, the rest checked per document
+    out["(fallback) district only"] = timed(operator, tickets, n, lambda i: {"district": rng.choice(DISTRICTS),
+                                                                              "limit": 20})
+    out["(fallback) unit + status accepted"] = timed(session("unit_handler", busy_unit), tickets, n,
+                                                     {"status": "accepted", "limit": 20})
+    out["(fallback) overdue=true"] = timed(operator, tickets, max(10, n // 4), {"overdue": "true", "limit": 20})
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", type=int, default=100_000, help="tickets stored")
+    parser.add_argument("--requests", type=int, default=200, help="calls per endpoint")
+    parser.add_argument("--data-dir", default=None, help="default: /tmp/hotline-reads-<n>")
+    parser.add_argument("--reuse", action="store_true", help="measure a store loaded by an earlier --keep run")
+    parser.add_argument("--keep", action="store_true", help="keep the data directory")
+    parser.add_argument("--load-only", action="store_true")
+    args = parser.parse_args()
+
+    data_dir = Path(args.data_dir or f"/tmp/hotline-reads-{args.n}")
+    storage = data_dir / "mongo"
+    meta_file = data_dir / "loaded.json"
+    result: dict = {"tickets": args.n}
+    if args.reuse and meta_file.exists():
+        loaded = json.loads(meta_file.read_text())
+    else:
+        if data_dir.exists():
+            shutil.rmtree(data_dir)
+        storage.mkdir(parents=True)
+        port = free_port()
+        proc = embedded(storage, port, sync=False)
+        try:
+            loaded = load(f"mongodb://127.0.0.1:{port}/?retryWrites=false", args.n, "hotline_")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(120)
+        loaded["disk_bytes_after_load"] = disk_bytes(storage)
+        meta_file.write_text(json.dumps(loaded))
+    result.update({k: loaded[k] for k in ("tickets", "cases", "clocks", "load_seconds") if k in loaded})
+    result["disk_bytes_per_ticket_after_load"] = round(loaded["disk_bytes_after_load"] / args.n)
+    print(json.dumps(result), file=sys.stderr)
+    if args.load_only:
+        print(json.dumps(result, indent=2))
+        return 0
+
+    vhost = f"hotline_reads_{uuid.uuid4().hex[:8]}"
+    assert mgmt("PUT", f"vhosts/{vhost}").status_code in (201, 204), "RabbitMQ management API unavailable"
+    mgmt("PUT", f"permissions/{vhost}/guest", json={"configure": ".*", "write": ".*", "read": ".*"})
+    stack = None
+    try:
+        started = time.perf_counter()
+        stack, ready = start_stack(data_dir, vhost, free_port(block=8))
+        result["stack_start_seconds"] = round(time.perf_counter() - started, 1)
+        time.sleep(5)  # let the services settle (first sweeps, timers)
+        result["endpoints"] = measure(ready["url"], local_secret(data_dir), loaded, args.requests)
+    finally:
+        if stack is not None:
+            stack.send_signal(signal.SIGINT)
+            try:
+                stack.wait(120)
+            except subprocess.TimeoutExpired:
+                stack.kill()
+        mgmt("DELETE", f"vhosts/{vhost}")
+        if not args.keep and not args.reuse:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    print(json.dumps(result, indent=2))
+    print("| endpoint | p50 ms | p99 ms | max ms | items |\n|---|---|---|---|---|")
+    for name, r in result["endpoints"].items():
+        print(f"| {name} | {r['p50_ms']} | {r['p99_ms']} | {r['max_ms']} | {r['items']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

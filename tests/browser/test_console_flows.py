@@ -1,0 +1,238 @@
+"""The console in headless Chromium against the live stack: the hotline office, the unit, the
+supervision centre, the leaders' dashboard and administration, each signed in as a demo user
+through the development sign-in page (issue 14)."""
+import pytest
+
+from tests.conftest import wait_for
+
+pytestmark = pytest.mark.e2e
+
+ENV = "city.environment"
+HANDLER = f"{ENV}.contact"
+LEADER = f"{ENV}.leader"
+COMPLAINT = "楼下烧烤店每天夜里12点后仍然噪音扰民，多次劝说无效"
+REPLY = "经现场核查，涉事烧烤店已整改并承诺夜间11点后停止营业，噪音问题已解决。"
+
+
+def api_view(stack, number):
+    return stack.get(f"/v1/tickets/{number}").json()
+
+
+def until(stack, number, predicate, timeout=15, message="the ticket"):
+    def check():
+        view = api_view(stack, number)
+        return view if predicate(view) else None
+    return wait_for(check, timeout, interval=0.2, message=message)
+
+
+def register(stack, **fields):
+    body = {"channel": "phone", "type": "complain", "category": "noise.neighbourhood", "district": "tiedong",
+            "citizen": {"name": "张女士", "phone": "13800001234"}, "content": COMPLAINT, **fields}
+    answer = stack.post("/v1/tickets", body)
+    assert answer.status_code == 201, answer.text
+    return answer.json()["number"]
+
+
+def test_a_complaint_from_the_call_to_closed(console, running_stack):
+    c, stack = console, running_stack
+    # the hotline office registers the call; the form shows the API's error next to the phone field
+    c.sign_in("operator.demo")
+    c.css('form[data-form="register"]')
+    c.choose("register", "type", "complain")
+    c.choose("register", "category", "noise.neighbourhood")
+    c.choose("register", "district", "tiedong")
+    c.type("register", "address", "铁东区胜利南路88号")
+    c.type("register", "citizen.name", "张女士")
+    c.type("register", "citizen.phone", "1380000")
+    c.type("register", "content", COMPLAINT)
+    c.submit("register")
+    assert "number" in c.field_error("register", "citizen.phone")          # the API's message, at its field
+    assert c.field("register", "citizen.phone").get_attribute("aria-invalid") == "true"
+    c.type("register", "citizen.phone", "13800001234")
+    c.submit("register")
+    number = c.css("a[data-registered]").get_attribute("data-registered")
+    until(stack, number, lambda v: v["status"] == "dispatched" and v["deadline"], message="dispatched with a deadline")
+
+    # the environment bureau's contact finds it in the inbox and signs for it
+    c.sign_in(HANDLER, ENV)
+    card = c.css(f'.inbox article.ticket-card[data-number="{number}"]')
+    assert "剩余" in card.text and "个工作日" in card.text
+    c.click(f'.inbox article[data-number="{number}"] .card-head a')
+    assert not c.all('form[data-form="review"]')        # a handler is not offered the leader review
+    c.click('button[data-action="accept"]')
+    c.wait_status("accepted")
+
+    # the main leader reviews
+    c.sign_in(LEADER, ENV)
+    c.open_ticket(number)
+    c.type("review", "instructions", "请执法大队今晚夜查，依法处理并答复市民")
+    c.submit("review")
+    c.wait_status("reviewed")
+
+    # the contact replies, with a specific result (a token reply is refused by the API, shown at its field)
+    c.sign_in(HANDLER, ENV)
+    c.open_ticket(number)
+    c.choose("reply", "result", "solved")
+    c.type("reply", "content", "已处理")
+    c.submit("reply")
+    assert c.field_error("reply", "content")
+    c.type("reply", "content", REPLY)
+    c.submit("reply")
+    c.wait_status("replied")
+
+    # the hotline office calls the citizen back: satisfied, the ticket is closed (已办结)
+    c.sign_in("operator.demo")
+    c.open_ticket(number)
+    c.choose("callback", "reached", "true")
+    c.choose("callback", "satisfaction", "satisfied")
+    c.choose("callback", "solved", "true")
+    c.choose("callback", "unit_contacted", "true")
+    c.submit("callback")
+    c.wait_status("closed")
+    assert c.css(".ticket-head .badge.status").text == "已办结"
+    labels = [e.text for e in c.all(".timeline .tl-label")]
+    for step in ("工单登记", "签收", "领导阅批", "答复", "回访：满意", "办结"):
+        assert step in labels, (step, labels)
+    assert api_view(stack, number)["status_label"] == "已办结"
+    assert not c.console_errors()
+
+
+def advance(stack, working_days):
+    answer = stack.post("/v1/clock/advance", {"working_days": working_days}, role="admin")
+    assert answer.status_code == 200, answer.text
+
+
+def test_the_unit_inbox_is_sorted_by_time_left(console, running_stack):
+    """Overdue first (red), then due soon (amber), then the rest, in working days left."""
+    stack = running_stack
+    late = register(stack, type="consult", category="noise.commercial", content="咨询：KTV夜间噪音扰民如何投诉")
+    until(stack, late, lambda v: v["deadline"], message="a deadline")
+    advance(stack, 3)                                             # 2 working days allowed: overdue
+    until(stack, late, lambda v: v["overdue"], message="overdue")
+    soon = register(stack, type="suggest", category="noise.construction", content="建议：工地夜间施工应提前公告")
+    until(stack, soon, lambda v: v["deadline"], message="a deadline")
+    advance(stack, 2)                                             # its last working day
+    until(stack, soon, lambda v: v["due_soon"], message="due soon")
+    fresh = register(stack, content="小区旁工地每天凌晨施工，噪音很大")
+    until(stack, fresh, lambda v: v["status"] == "dispatched" and v["deadline"], message="dispatched")
+
+    console.sign_in(HANDLER, ENV)
+    console.css(f'.inbox article[data-number="{fresh}"]')
+    cards = {c.get_attribute("data-number"): c for c in console.all(".inbox article.ticket-card")}
+    order = [n for n in cards if n in (late, soon, fresh)]
+    assert order == [late, soon, fresh], order
+    assert "u-overdue" in cards[late].get_attribute("class") and "已超期" in cards[late].text
+    assert "u-due-soon" in cards[soon].get_attribute("class")
+    assert "u-ok" in cards[fresh].get_attribute("class") and "剩余" in cards[fresh].text
+    assert console.css(".inbox .time-left.u-overdue").value_of_css_property("background-color") == "rgba(179, 38, 30, 1)"
+    console.screenshot("console-unit-inbox.png")
+
+
+def test_a_handler_of_another_unit_cannot_open_the_ticket(console, running_stack):
+    number = register(running_stack, category="noise.commercial", content="酒吧夜间音乐声音过大，严重影响休息")
+    until(running_stack, number, lambda v: v["status"] == "dispatched")
+    console.sign_in("city.education.contact", "city.education")
+    console.go(f"#/ticket/{number}")
+    refused = console.css('.not-found[data-status="404"]')
+    assert number in refused.text and "不属于本单位" in refused.text
+    assert not console.all(".ticket-page .number")
+    console.go("#/unit")
+    console.css(".inbox")
+    console.wait.until(lambda d: not console.all(".inbox .loading"))
+    assert not console.all(f'.inbox article[data-number="{number}"]')
+
+
+def test_a_supervisor_concludes_a_case_after_two_reminders(console, running_stack):
+    stack = running_stack
+    number = register(stack, type="consult", category="noise.commercial", content="咨询：酒吧夜间噪音如何投诉")  # 2 working days
+    until(stack, number, lambda v: v["deadline"], message="a deadline")
+
+    advance(stack, 3)
+    until(stack, number, lambda v: v["reminders_sent"] == 1, message="reminder 1")
+    advance(stack, 2)
+    until(stack, number, lambda v: v["reminders_sent"] == 2, message="reminder 2")
+    advance(stack, 1)
+    until(stack, number, lambda v: v["supervised"], message="the supervision case")
+
+    console.sign_in("supervisor.demo")
+    card = console.css(f'article.case-card[data-number="{number}"][data-state="open"]')
+    assert "超过办结时限经2次催办仍置之不理" in card.text and "市环保局" in card.text
+    case_id = card.get_attribute("data-case")
+    selector = f'article.case-card[data-case="{case_id}"]'
+    console.click(f"{selector} details.case-actions summary")
+    console.click(f'{selector} form[data-form="close-case"] button[type="submit"]')   # no conclusion: refused
+    console.visible(f'{selector} form[data-form="close-case"] .form-errors')
+    conclusion = console.visible(f'{selector} form[data-form="close-case"] textarea[name="conclusion"]')
+    conclusion.send_keys("经督办，市环保局已答复市民；对超期未答复问题予以通报，记入考核。")
+    console.click(f'{selector} form[data-form="close-case"] button[type="submit"]')
+    console.wait.until(lambda d: not console.all(selector))
+    console.go("#/supervision?state=closed")
+    closed = console.css(f'{selector}[data-state="closed"]')
+    assert "已结案" in closed.text and "通报" in closed.text
+    case = stack.get(f"/v1/supervision-cases/{case_id}", role="supervisor").json()
+    assert case["state"] == "closed"
+    console.go("#/accountability")
+    console.css(f'table.records td a[href="#/ticket/{number}"]')
+
+
+def test_leaders_dashboard(console, running_stack):
+    stack = running_stack
+    for type_, category, district in (("complain", "noise.neighbourhood", "tiedong"), ("help", "housing.property", "tiexi"),
+                                      ("consult", "labor.wages", "lishan"), ("suggest", "traffic.parking", "tiedong"),
+                                      ("report", "market.food_safety", "qianshan"), ("complain", "waste.household", "tiexi")):
+        register(stack, type=type_, category=category, district=district, content=f"关于{category}的诉求，请尽快处理")
+    until(stack, register(stack), lambda v: v["status"] == "dispatched")
+    console.sign_in("operator.demo")
+    console.go("#/dashboard")
+    console.css('.chart-card[data-chart="本月按诉求类型"] svg g.bar')
+    today = console.css(".figures .figure .figure-value").text
+    assert int(today.replace(",", "")) >= 7
+    bars = console.all('.chart-card[data-chart="本月按区域"] svg g.bar')
+    assert {b.get_attribute("data-label") for b in bars} >= {"铁东区", "铁西区"}
+    assert console.all('.chart-card[data-chart="本月每日受理"] svg g.column')
+    console.screenshot("console-leaders-dashboard.png")
+    assert not console.console_errors()
+
+
+def test_admin_sees_whether_next_years_holidays_are_loaded(console, running_stack):
+    now = running_stack.get("/v1/clock", role="admin").json()["local"]
+    next_year = int(now[:4]) + 1
+    official = running_stack.get(f"/v1/calendar/{next_year}", role="admin").json()["official"]
+    console.sign_in("admin.demo")
+    console.go("#/admin/calendar")
+    console.css(f'article[data-year="{next_year}"]')
+    warnings = console.all('[data-warning="provisional"]')
+    assert bool(warnings) is (not official)
+    if warnings:
+        assert f"{next_year}年法定节假日安排尚未载入" in warnings[0].text
+    # the API's errors are shown next to the field they name
+    console.type("calendar", "year", str(next_year))
+    console.type("calendar", "source", "测试")
+    console.type("calendar", "holidays", "not-a-date 元旦")
+    console.submit("calendar")
+    assert console.field_error("calendar", "holidays")
+
+
+def test_signing_in_with_a_token_in_the_link(console, running_stack):
+    token = running_stack.token("unit_handler", ENV, HANDLER)
+    console.go(f"#access_token={token}&token_type=Bearer")
+    console.css(".inbox")
+    assert "access_token" not in console.d.current_url       # taken out of the address bar
+    assert console.css("#who .who-name").text == HANDLER
+    console.click('#who button[data-action="signout"]')
+    console.css('form[data-form="token"]')
+    console.type("token", "token", "not-a-token")
+    console.submit("token")
+    assert console.field_error("token", "token")
+
+
+def test_the_inbox_on_a_phone(console, running_stack):
+    console.d.set_window_size(390, 844)
+    number = register(running_stack, content="手机端查看：小区门口路灯不亮已一周", category="infrastructure.streetlight")
+    unit = until(running_stack, number, lambda v: v["status"] == "dispatched")["lead_unit"]["id"]
+    contact = running_stack.get(f"/v1/units/{unit}").json()["contacts"][0]["user_id"]
+    console.sign_in(contact, unit)
+    console.css(f'.inbox article[data-number="{number}"]')
+    assert console.css(".menu-toggle").is_displayed()          # the navigation folds into a menu
+    width = console.d.execute_script("return document.documentElement.scrollWidth")
+    assert width <= 390, "nothing wider than the phone's screen"
