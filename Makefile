@@ -5,15 +5,20 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test test-unit test-integration test-e2e token bench chaos venv broker clean
+.PHONY: run test lint test-unit test-integration test-e2e test-browser token bench chaos venv broker system system-test clean
 
 ## make run: start RabbitMQ if needed, the embedded MongoDB (unless MONGO_URI), five services and the gateway
-run: venv broker
+run: venv broker system
 	$(PY) -m tools.stack
 
-## make test: install what the tests need and run the whole suite against real RabbitMQ and MongoDB
-test: venv broker
+## make test: install what the tests need, lint, and run the whole suite against real RabbitMQ and MongoDB
+test: venv broker system-test lint
 	$(PY) -m pytest tests
+
+## make lint: ruff (lint) and mypy (targets and strictness in pyproject.toml)
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 test-unit: venv
 	$(PY) -m pytest tests/unit
@@ -21,8 +26,11 @@ test-unit: venv
 test-integration: venv broker
 	$(PY) -m pytest tests/integration
 
-test-e2e: venv broker
+test-e2e: venv broker system-test
 	$(PY) -m pytest tests/e2e
+
+test-browser: venv broker system-test
+	$(PY) -m pytest tests/browser
 
 ## make token ROLE=operator [UNIT=city.environment] [USER_ID=someone]: a bearer token for local use
 token: venv
@@ -46,6 +54,15 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 broker:
 	@bash tools/ensure-rabbitmq.sh
+
+## system packages: CJK fonts and PDF libraries (the bulletin's PDF) for everything; for the tests
+## also Chromium (the console's browser tests) and promtool (the alert rules' tests)
+system:
+	@bash tools/ensure-system-packages.sh
+
+system-test: system
+	@bash tools/ensure-browser.sh
+	@bash ops/ensure-promtool.sh
 
 clean:
 	rm -rf $(VENV) .data

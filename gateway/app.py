@@ -16,6 +16,7 @@ from hotline_common.settings import Settings
 from . import problems
 from .auth import TokenVerifier, local_secret
 from .body import BodyLimits
+from .console import mount as mount_console
 from .middleware import Authentication, BodySize, Correlation
 from .ratelimit import AddressLimit, Buckets, Policy, TokenLimit
 from .resources.health import Health, Metrics, Ready
@@ -58,6 +59,7 @@ def create_app(settings: Settings, rpc, verifier: TokenVerifier | None = None) -
     app.add_route("/metrics", Metrics(os.environ.get("PROMETHEUS_MULTIPROC_DIR")))
     for path, routes in by_path(ROUTES).items():  # the one way a route is wired (gateway/routes.py)
         app.add_route(path, RouteResource(rpc, routes, limits))
+    mount_console(app, settings)  # /console: the web console (static); /console/dev-token outside production
     return app
 
 

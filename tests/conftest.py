@@ -18,27 +18,7 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def port_free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("0.0.0.0", port))
-            return True
-        except OSError:
-            return False
-
-
-def free_port(block: int = 1) -> int:
-    """A port (or the first of `block` consecutive ports) nothing listens on, below Linux's ephemeral
-    range (32768+), so no outgoing connection can take it between this check and the server's bind."""
-    import random
-    for _ in range(200):
-        base = random.randrange(20000, 32000 - block)
-        if all(port_free(base + i) for i in range(block)):
-            return base
-    raise RuntimeError("no free port")
+from tests.ports import REPO, free_port, port_free  # noqa: E402,F401
 
 
 def wait_for(predicate, timeout=10.0, interval=0.05, message="condition"):
@@ -108,3 +88,6 @@ def service_env(monkeypatch, mongo_uri, db_prefix, tmp_path):
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env
+
+
+from tests.stack import running_stack  # noqa: E402,F401  one whole stack per test session (e2e, browser)

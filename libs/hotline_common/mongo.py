@@ -305,7 +305,7 @@ def newest_first(fetch: Callable[[datetime | None, datetime | None, bool], Itera
         need = want - len(found)
         if need <= 0 or lo is None or (floor is not None and lo <= floor):
             break
-        factor = 8.0 if got == 0 else min(8.0, max(2.0, 1.25 * need / got))
+        factor = 8.0 if got == 0 else min(8.0, max(1.0, 1.25 * need / got))
         hi, inclusive, top = lo, False, lo
         span = min(span * factor, MAX_SPAN)
     found.sort(key=lambda d: (as_utc(d[field]), d["_id"]), reverse=True)

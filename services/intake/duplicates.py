@@ -13,7 +13,6 @@ Pure: the words come in already segmented (segment.Segmenter), tickets as read b
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime

@@ -31,6 +31,7 @@ from services.routing.events import (
     AssignmentRefused,
     AssignmentReopened,
     AssignmentReviewed,
+    AssignmentWithdrawn,
     CounitAccepted,
     CounitAdded,
     CounitContributed,
@@ -55,8 +56,6 @@ from services.sla.events import (
     ExtensionRequested,
 )
 
-from services.routing.events import AssignmentWithdrawn
-
 from . import domain, frontdesk, view
 from .commands import (
     DuplicateCandidates,
@@ -68,7 +67,7 @@ from .commands import (
     Register,
     UnmergeTicket,
 )
-from .duplicates import DuplicatePolicy, Draft, fingerprint_of, rank
+from .duplicates import Draft, DuplicatePolicy, fingerprint_of, rank
 from .events import TicketMerged, TicketUnmerged
 from .knowledge import handlers as knowledge
 from .segment import Segmenter

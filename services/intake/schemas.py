@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
-from .domain import CHANNELS, DISPOSITIONS, EMERGENCY_LINES, LEGAL_CHANNELS, PHONE, SATISFACTION, STATUS_LABELS, TICKET_TYPES
+from .domain import (
+    CHANNELS,
+    DISPOSITIONS,
+    EMERGENCY_LINES,
+    LEGAL_CHANNELS,
+    PHONE,
+    SATISFACTION,
+    STATUS_LABELS,
+    TICKET_TYPES,
+)
 
 
 class CitizenSchema(Schema):

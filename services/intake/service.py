@@ -28,10 +28,11 @@ def build(database, outbox, settings, clock) -> Intake:
     knowledge.ensure_indexes()
     knowledge.seed(settings.config_dir, clock.now())  # config/knowledge-base.yaml, into an empty knowledge base
     units = {u["id"] for u in read_yaml(settings.config_dir, "units.yaml")["units"]}
+    kb = KnowledgeBase(store=knowledge, segmenter=segmenter, categories=catalog.categories, units=units)
+    kb.current_index()  # segment the published entries now, not in the first operator's search
     return Intake(store=IntakeStore(database, outbox, settings), clock=clock, catalog=catalog,
                   number_prefix=settings.ticket_number_prefix, callback_policy=policy,
-                  knowledge=KnowledgeBase(store=knowledge, segmenter=segmenter, categories=catalog.categories,
-                                          units=units),
+                  knowledge=kb,
                   segmenter=segmenter, front_desk=front_desk, duplicates=duplicates)
 
 

@@ -340,9 +340,10 @@ LISTING_PATHS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("listing_search", ("list_status", "district", "category_path")),  # a status + district + category search
     ("unit_newest", ("units",)),                                        # a unit's tickets
     ("listing_status", ("list_status",)),                               # a status queue (manual dispatch, ...)
+    ("listing_overdue", ("overdue",)),                                  # overdue tickets (partial: only those)
     ("newest", ()),                                                     # everything
 )
-SELECTIVITY = {"units": 40, "list_status": 4, "district": 9, "category_path": 10}  # rough: 1 in n tickets
+SELECTIVITY = {"units": 40, "list_status": 4, "district": 9, "category_path": 10, "overdue": 20}  # ~1 in n
 LISTING_FIELDS = {"_id": 1, "created_at": 1, "type": 1, "district": 1, "status": 1, "closed": 1, "overdue": 1,
                   "units": 1, "category": 1}
 
@@ -358,6 +359,8 @@ def listing_plan(filters: TicketFilters) -> tuple[str, dict, TicketFilters]:
         eq["category_path"] = filters.category
     if filters.unit is not None:
         eq["units"] = filters.unit
+    if filters.overdue is True:  # the partial index holds only overdue tickets
+        eq["overdue"] = True
 
     def score(path: tuple[str, tuple[str, ...]]) -> int:
         n = 1
@@ -366,7 +369,8 @@ def listing_plan(filters: TicketFilters) -> tuple[str, dict, TicketFilters]:
         return n
     usable = [p for p in LISTING_PATHS if all(name in eq for name in p[1])]
     name, pinned = max(usable, key=score)  # "newest" pins nothing: always usable
-    left = {"status": "list_status", "district": "district", "category": "category_path", "unit": "units"}
+    left = {"status": "list_status", "district": "district", "category": "category_path", "unit": "units",
+            "overdue": "overdue"}
     rest = replace(filters, created_from=None, created_to=None,
                    **{f: None for f, key in left.items() if key in pinned})
     return name, {key: eq[key] for key in pinned}, rest
@@ -449,6 +453,8 @@ class IntakeStore(TicketWrites):
         t.create_index([("list_status", ASCENDING), ("created_at", DESCENDING)], name="listing_status")
         t.create_index([("list_status", ASCENDING), ("district", ASCENDING), ("category_path", ASCENDING),
                         ("created_at", DESCENDING)], name="listing_search")
+        t.create_index([("created_at", DESCENDING)], name="listing_overdue",
+                       partialFilterExpression={"overdue": True})  # entries only for overdue tickets
         if "status_newest" in t.index_information():  # no query uses it (a status filter is list_status)
             t.drop_index("status_newest")
         self._backfill_listing_keys()

@@ -242,25 +242,32 @@ def fire_deliveries(app: Notify, now) -> int:
     start = next(app.ticks) % len(subs)
     token = uuid.uuid4().hex[:12]
     until = now + timedelta(seconds=app.settings.claim_seconds)
-    batch = app.settings.max_in_flight_per_subscription * CLAIM_ROUNDS
     claimed_total = 0
     for sub in subs[start:] + subs[:start]:
+        bound = in_flight_bound(app, sub)
         with app.lock:
-            want = batch - len(app.queues[sub.id]) - app.in_flight[sub.id]
+            want = bound * CLAIM_ROUNDS - len(app.queues[sub.id]) - app.in_flight[sub.id]
         if want > 0:
             claimed = app.store.claim_deliveries(app.store.due_deliveries(sub.id, now, want), until, token)
             with app.lock:
                 app.queues[sub.id].extend((d, token) for d in claimed)
             claimed_total += len(claimed)
-        start_workers(app, sub.id)
+        start_workers(app, sub.id, bound)
     return claimed_total
 
 
-def start_workers(app: Notify, subscription_id: str) -> None:
+def in_flight_bound(app: Notify, sub: Subscription) -> int:
+    """A subscription's concurrent attempts: the configured bound, or one at a time (probing) while its
+    receiver keeps failing, so a dead receiver costs one slot and is not hammered when it comes back."""
+    if sub.failure_streak >= app.settings.probe_after_failures:
+        return 1
+    return app.settings.max_in_flight_per_subscription
+
+
+def start_workers(app: Notify, subscription_id: str, bound: int) -> None:
     while True:
         with app.lock:
-            if (not app.queues[subscription_id] or app.runner.free() <= 0
-                    or app.workers[subscription_id] >= app.settings.max_in_flight_per_subscription):
+            if not app.queues[subscription_id] or app.runner.free() <= 0 or app.workers[subscription_id] >= bound:
                 return
             app.workers[subscription_id] += 1
         app.runner.spawn(delivery_worker, app, subscription_id)

@@ -50,6 +50,7 @@ class NotifySettings:
     webhook_timeout_seconds: float = 5.0
     max_concurrent: int = 32
     max_in_flight_per_subscription: int = 8
+    probe_after_failures: int = 10
     claim_seconds: float = 60.0
     sms_provider: str = "log"
     sms: SmsGatewaySettings = field(default_factory=SmsGatewaySettings)
@@ -90,6 +91,7 @@ class NotifySettings:
                    webhook_timeout_seconds=timeout,
                    max_concurrent=int(hooks.get("max_concurrent", 32)),
                    max_in_flight_per_subscription=int(hooks.get("max_in_flight_per_subscription", 8)),
+                   probe_after_failures=int(hooks.get("probe_after_failures", 10)),
                    claim_seconds=claim,
                    sms_provider=provider, sms=sms, templates=load_templates(config_dir))
 

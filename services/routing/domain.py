@@ -23,11 +23,11 @@ from hotline_common.timeutil import as_utc
 
 from .events import (
     AssignmentAccepted,
-    AssignmentWithdrawn,
     AssignmentRefused,
     AssignmentReopened,
     AssignmentReviewed,
     AssignmentState,
+    AssignmentWithdrawn,
     CounitAccepted,
     CounitAdded,
     CounitContributed,

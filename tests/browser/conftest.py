@@ -17,7 +17,6 @@ import pytest
 import requests
 
 from tests.conftest import REPO
-from tests.e2e.conftest import running_stack  # noqa: F401  (the whole stack, started once per session)
 
 ARTIFACTS = REPO / "tests" / "artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -31,7 +31,7 @@ from services.notify.fakes import (
     ticket_dispatched,
 )
 from services.notify.handlers import HANDLERS, Notify
-from services.notify.settings import NotifySettings, load_units
+from services.notify.settings import CLAIM_ROUNDS, NotifySettings, load_units
 from services.sla.events import DeadlineExtended, DeadlineOverdue, ExtensionRejected
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
@@ -329,6 +329,18 @@ def test_one_slow_subscription_takes_only_its_share_of_the_pool(world):
         runner.run_all()
     assert sorted(world.webhooks.ids_to(HOOK)) == sorted(f"e{i}" for i in range(40))
     assert len(world.webhooks.sent) == 80
+
+
+def test_a_failing_receiver_is_probed_one_attempt_at_a_time(world):
+    runner = DeferredRunner(size=32)
+    world.app.runner = runner
+    create(world)
+    for _ in range(world.settings.probe_after_failures):
+        world.store.count_failure("sub1", NOW)
+    for i in range(10):
+        react(world, ticket_dispatched(f"AS2026112700{i:04d}"), f"e{i}")
+    assert handlers.fire(world.app)["deliveries"] == CLAIM_ROUNDS
+    assert [args[1] for _, args in runner.queued] == ["sub1"]
 
 
 def test_a_claimed_delivery_is_not_sent_twice_until_its_claim_expires(world):

@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
+from operator import itemgetter
 
 from ..segment import Segmenter
 from .domain import Content, Entry, valid_on
@@ -41,7 +42,8 @@ class Hit:
 
 
 class Bm25:
-    """An immutable BM25 index over documents given as word counts."""
+    """An immutable BM25 index over documents given as word counts. Each word's postings are two
+    parallel lists (document indexes, precomputed weights), so a query only adds floats."""
 
     def __init__(self, docs: dict[str, Counter[str]], k1: float = K1, b: float = B):
         self.ids = list(docs)
@@ -52,12 +54,13 @@ class Bm25:
         for counts in docs.values():
             df.update(counts.keys())
         self.idf = {w: math.log(1 + (n - f + 0.5) / (f + 0.5)) for w, f in df.items()}
-        postings: dict[str, list[tuple[int, float]]] = {}
+        postings: dict[str, tuple[list[int], list[float]]] = {}
         for index, doc_id in enumerate(self.ids):
             norm = k1 * (1 - b + b * lengths[index] / (avgdl or 1.0))
             for word, tf in docs[doc_id].items():
-                weight = self.idf[word] * tf * (k1 + 1) / (tf + norm)
-                postings.setdefault(word, []).append((index, weight))
+                ids, weights = postings.setdefault(word, ([], []))
+                ids.append(index)
+                weights.append(self.idf[word] * tf * (k1 + 1) / (tf + norm))
         self.postings = postings
 
     def __len__(self) -> int:
@@ -67,8 +70,13 @@ class Bm25:
         """Document index -> score, for the documents that have at least one of the terms."""
         acc: dict[int, float] = {}
         for term in dict.fromkeys(terms):
-            for index, weight in self.postings.get(term, ()):
-                acc[index] = acc.get(index, 0.0) + weight
+            ids, weights = self.postings.get(term, ((), ()))
+            if not acc:
+                acc = dict(zip(ids, weights, strict=True))
+                continue
+            get = acc.get
+            for index, weight in zip(ids, weights, strict=True):
+                acc[index] = get(index, 0.0) + weight
         return acc
 
 
@@ -147,7 +155,7 @@ class KnowledgeIndex:
         `valid_on_day` (default today) unless `include_expired`; best score first, then the newest."""
         terms = self.segmenter.terms(query)
         with self._lock:
-            bm25, entries = self._bm25, self._entries
+            bm25, entries, words = self._bm25, self._entries, self._words
         day = valid_on_day or today
         scored = bm25.scores(terms)
 
@@ -158,12 +166,18 @@ class KnowledgeIndex:
                 return False
             return include_expired or valid_on(content, day)
 
-        best = heapq.nlargest(limit, ((score, index) for index, score in scored.items() if admitted(index)),
-                              key=lambda pair: (round(pair[0], 9), entries[pair[1]].updated_at))
+        # the best first, filtered lazily: most candidates pass the filters, so a few more than `limit`
+        # of the best usually suffice; a narrow filter falls back to going through them all in order
+        best: list[tuple[int, float]] = []
+        ranked = heapq.nlargest(limit * 4, scored.items(), key=itemgetter(1))
+        for pool in (ranked, sorted(scored.items(), key=itemgetter(1), reverse=True)):
+            best = [(i, score) for i, score in pool if admitted(i)][:limit]
+            if len(best) == limit or len(pool) == len(scored):
+                break
         hits = []
-        for score, index in best:
+        for index, score in best:
             entry = entries[index]
             key = (entry.id, entry.published_revision or 0)
-            matched = tuple(t for t in terms if t in self._words.get(key, ()))
+            matched = tuple(t for t in terms if t in words.get(key, ()))
             hits.append(Hit(entry=entry, score=round(score, 4), matched=matched))
         return hits
