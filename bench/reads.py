@@ -39,13 +39,14 @@ sys.path.insert(0, str(REPO / "libs"))
 sys.path.insert(0, str(REPO / "bench"))
 
 from deadlines import clock_doc  # noqa: E402
-from gateway.auth import local_secret, mint  # noqa: E402
 from hotline_common.actors import Actor  # noqa: E402
 from hotline_common.catalog import load_catalog  # noqa: E402
 from hotline_common.config_files import read_yaml  # noqa: E402
 from hotline_common.messages import ActorRef  # noqa: E402
 from hotline_common.mongo import client  # noqa: E402
 from hotline_common.timeutil import local_date  # noqa: E402
+
+from gateway.auth import local_secret, mint  # noqa: E402
 from services.escalation.domain import Case  # noqa: E402
 from services.escalation.store import EscalationStore, case_to_doc  # noqa: E402
 from services.intake import domain  # noqa: E402
@@ -205,8 +206,18 @@ def load(mongo_uri: str, n: int, prefix: str) -> dict:
     tickets, cases, clocks = [], [], []
     counts = {"tickets": 0, "cases": 0, "clocks": 0}
     samples: dict[str, list] = {"numbers": [], "open_cases_units": []}
+    # documents are made in a thread while the store takes the previous batch (insert_many waits on
+    # the socket, so the two overlap)
+    import queue
+    import threading
+    made: queue.Queue = queue.Queue(maxsize=4000)
+
+    def produce():
+        for i in range(n):
+            made.put(loader.ticket(i))
+    threading.Thread(target=produce, daemon=True).start()
     for i in range(n):
-        doc, case, clock = loader.ticket(i)
+        doc, case, clock = made.get()
         tickets.append(doc)
         if i % max(1, n // 2000) == 0:
             samples["numbers"].append(doc["number"])
@@ -273,7 +284,7 @@ def start_stack(data_dir: Path, vhost: str, port: int) -> tuple[subprocess.Popen
            "GATEWAY_PORT": str(port), "SERVICE_PORT_BASE": str(port + 1), "EMBEDDED_MONGO_PORT": str(port + 7),
            "BROKER_USERS": "off", "PYTHONUNBUFFERED": "1"}
     env.pop("MONGO_URI", None)
-    log = open(data_dir / "stack.log", "ab")
+    log = open(data_dir / "stack.log", "ab")  # noqa: SIM115  (written by a thread for the stack's life)
     proc = subprocess.Popen([sys.executable, "-m", "tools.stack"], cwd=REPO, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 600

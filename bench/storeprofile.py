@@ -90,7 +90,7 @@ class StoreProfile:
         for ns, now in top1.items():
             before = self.top0.get(ns, {})
 
-            def delta(section, key):
+            def delta(section, key, now=now, before=before):
                 return now[section][key] - (before.get(section, {}).get(key, 0))
             row = {"commands": delta("total", "count") / tickets,
                    "server_ms": delta("total", "time") / 1000 / tickets,

@@ -94,6 +94,11 @@ def _routes() -> list[Route]:
         Route("GET", t, "intake", "get_ticket", compose=with_working_days_left),
         Route("POST", f"{t}/callbacks", "intake", "callback", body=REQUIRED),               # 回访
         Route("POST", f"{t}/key-ticket", "intake", "mark_key", body=REQUIRED),             # 重点问题件
+        # intake: personal data (PIPL, issue 10): a unit's recorded reveal of a citizen's contact, the
+        # hotline office's list of reveals, the retention policy applied now (intake's timer applies it too)
+        Route("POST", f"{t}/contact-reveals", "intake", "reveal_contact", body=REQUIRED, status=201, creates=True),
+        Route("GET", "/v1/contact-reveals", "intake", "list_reveals", query=True),
+        Route("POST", "/v1/retention/apply", "intake", "apply_retention"),
         # routing: the unit's work on a ticket (R3-R6, R9); ETag = the assignment's version
         Route("GET", f"{t}/assignment", "routing", "get_assignment"),
         Route("POST", f"{t}/dispatch", command="manual_dispatch", **unit_command),        # 人工派单

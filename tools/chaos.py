@@ -399,6 +399,7 @@ class Request:
     started: float = 0.0
     finished: float = 0.0
     answers: list = field(default_factory=list)
+    times: list = field(default_factory=list)      # seconds since `started` when each answer came
     status: object = None
     number: str | None = None
 
@@ -444,6 +445,7 @@ class Load:
             except requests.RequestException as exc:
                 status = type(exc).__name__
             request.answers.append(status)
+            request.times.append(round(time.monotonic() - request.started, 3))
             if status in (200, 201):
                 request.number = response.json().get("number")
                 break
@@ -489,6 +491,8 @@ class Result:
     failed: dict = field(default_factory=dict)        # answer -> count (every non-2xx answer)
     failed_finally: int = 0
     ghosts: int = 0
+    gave_up_created: int = 0     # requests the client stopped waiting for (no key) whose ticket exists
+    latency_ms: dict = field(default_factory=dict)
     accepted: int = 0
     through: int = 0
     lost: int = 0
@@ -794,6 +798,16 @@ class Chaos:
         if exp.strict:
             unclean = Counter(str(a) for r in reqs for a in r.answers if a not in (200, 201, 503, 429))
             result.unclean_answers = dict(unclean)
+        firsts = sorted(r.times[0] for r in reqs if r.times and r.answers[0] in (200, 201))
+        if firsts:
+            result.latency_ms = {"p50": round(firsts[len(firsts) // 2] * 1000),
+                                 "p99": round(firsts[max(0, int(len(firsts) * 0.99) - 1)] * 1000)}
+        if fault.get("time") is not None and reqs:
+            t0 = min(r.started for r in reqs)
+            bad = sorted(r.started + t - t0 for r in reqs for a, t in zip(r.answers, r.times, strict=True) if a not in (200, 201))
+            if bad:
+                result.notes.append(f"fault at +{fault['time'] - t0:.1f} s; non-2xx answers from +{bad[0]:.1f} s "
+                                    f"to +{bad[-1]:.1f} s of the load")
         accepted = {r.marker: r.number for r in reqs if r.status in (200, 201) and r.number}
         result.ok = sum(1 for r in reqs if r.status in (200, 201))
         result.failed_finally = result.posted - result.ok
@@ -830,7 +844,10 @@ class Chaos:
         if listing is None:
             result.notes.append("could not list tickets: duplicates counted from events only")
             listing = {m: [n] for m, n in accepted.items()}
-        failed_markers = {r.marker for r in reqs if r.status not in (200, 201)}
+        # a ghost: a ticket for a request whose final answer was a 5xx (the gateway promised nothing was
+        # done); a client that gave up waiting (timeout, broken connection) cannot know either way
+        failed_markers = {r.marker for r in reqs if isinstance(r.status, int) and r.status >= 500}
+        gave_up = {r.marker for r in reqs if isinstance(r.status, str)}
         for marker, found in listing.items():
             distinct = set(found)
             if len(distinct) > 1:
@@ -838,6 +855,8 @@ class Chaos:
                 result.duplicate_details.append(f"{marker}: {len(distinct)} tickets ({', '.join(sorted(distinct))})")
             if marker in failed_markers:
                 result.ghosts += len(distinct)
+            if marker in gave_up:
+                result.gave_up_created += 1
         # every ticket of the run: its registration, dispatch and deadline each once (one event id)
         all_numbers = {n for found in listing.values() for n in found} | numbers
         for number in sorted(all_numbers):
@@ -960,7 +979,7 @@ def summary_line(r: Result) -> str:
 
 def table(results: list[Result]) -> str:
     head = ["fault", "posted", "2xx", "failed and how", "through", "lost", "duplicates", "dead-lettered",
-            "stuck", "recovery", "manual steps", ""]
+            "stuck", "recovery", "manual steps", "POST p50/p99", ""]
     rows = []
     for r in results:
         failed = ", ".join(f"{k}×{v}" for k, v in sorted(r.failed.items())) or "—"
@@ -968,6 +987,8 @@ def table(results: list[Result]) -> str:
             failed += f"; {r.failed_finally} failed in the end"
         if r.ghosts:
             failed += f"; {r.ghosts} ghosts"
+        if r.gave_up_created:
+            failed += f"; {r.gave_up_created} given up but created"
         if r.unclean_answers:
             failed += " (not 503: " + ", ".join(f"{k}×{v}" for k, v in r.unclean_answers.items()) + ")"
         dead = ", ".join(f"{s} {n}" for s, n in r.dead_lettered.items()) or "0"
@@ -975,7 +996,9 @@ def table(results: list[Result]) -> str:
                                         if r.stuck_messages else "")
         rows.append([r.title, str(r.posted), str(r.ok), failed, f"{r.through}/{r.accepted}", str(r.lost),
                      str(r.duplicates), dead, stuck, "—" if r.recovery_s is None else f"{r.recovery_s} s",
-                     str(len(r.manual_steps)), "ok" if r.passed else "FAILED"])
+                     str(len(r.manual_steps)),
+                     f"{r.latency_ms['p50']}/{r.latency_ms['p99']} ms" if r.latency_ms else "—",
+                     "ok" if r.passed else "FAILED"])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     details = []

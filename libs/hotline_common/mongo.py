@@ -216,6 +216,19 @@ class AggregateCollection:
                 self.outbox.discard(envs)
         return [key for key, *_ in staged if key in applied]
 
+    def apply_many_versioned(self, items: list[tuple], chunk: int = 1000) -> int:
+        """Changes without events, each applied only if its document is still at `version`:
+        [(key, version, changes), ...] in unordered bulk writes of `chunk`. Returns how many applied; a
+        key whose version moved on is skipped (whoever moved it had these changes already). No read
+        back, no `$in`: for folding state that is already committed elsewhere (sla's timer runs)."""
+        applied = 0
+        for start in range(0, len(items), chunk):
+            ops = [UpdateOne({"_id": key, "version": version}, {"$set": changes, "$inc": {"version": 1}})
+                   for key, version, changes in items[start:start + chunk]]
+            if ops:
+                applied += self.collection.bulk_write(ops, ordered=False).matched_count
+        return applied
+
 
 def retrying(command, attempts: int = 5):
     """Run a load-decide-save `command` again when another writer moved the aggregate in between.

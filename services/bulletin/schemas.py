@@ -16,6 +16,25 @@ class Strict(Schema):
         unknown = RAISE
 
 
+class JsonBoolean(fields.Boolean):
+    """A JSON body's boolean: true or false only (marshmallow's Boolean also takes 1, "yes", "on", ...,
+    which openapi.yaml's `type: boolean` refuses). A query string's booleans stay fields.Boolean."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class JsonNumber(fields.Float):
+    """A JSON body's number only (marshmallow's Float also takes "5" and other numeric strings)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 def _day_or_instant(value: str) -> None:
     try:
         if len(value) <= 10:
@@ -74,7 +93,7 @@ class HotspotsSchema(PeriodFields):
 class PublishSchema(Strict):
     kind = fields.String(required=True, validate=validate.OneOf(["weekly", "monthly"]))
     period = fields.String(validate=validate.Length(min=4, max=10))
-    replace = fields.Boolean(load_default=False)
+    replace = JsonBoolean(load_default=False)
 
 
 class ListBulletinsSchema(Strict):
@@ -95,7 +114,7 @@ class AssessmentInputSchema(Strict):
     period = fields.String(required=True, validate=validate.Length(min=4, max=30))
     unit_id = fields.String(required=True, validate=validate.Regexp(CODE))
     part = fields.String(required=True, validate=validate.Regexp(CODE))
-    score = fields.Float(required=True, validate=validate.Range(min=0, max=100))
+    score = JsonNumber(required=True, validate=validate.Range(min=0, max=100))
     note = fields.String(load_default="", validate=validate.Length(max=2000))
 
 

@@ -254,6 +254,16 @@ def ticket_number(prefix: str, day: date, sequence: int) -> str:
     return f"{prefix}{day:%Y%m%d}{sequence:06d}"
 
 
+FULL_CONTACT_ROLES = (OPERATOR, ADMIN)  # PIPL: the hotline office sees a citizen's name and phone in full
+
+
+def mask_name(name: str | None) -> str | None:
+    """张女士 -> 张**, 欧阳娜娜 -> 欧***: the first character stays (PIPL: show only what a role needs)."""
+    if not name:
+        return name
+    return name[0] + "*" * (len(name) - 1) if len(name) > 1 else "*"
+
+
 def mask_phone(phone: str | None) -> str | None:
     """138****1234 for mobiles, 0412-***4567 for landlines (PIPL: show only what a role needs)."""
     if not phone:
@@ -353,9 +363,12 @@ def listing_filters(filters: TicketFilters, actor: Actor) -> TicketFilters:
 
 
 def present(ticket: Ticket, actor: Actor) -> dict[str, Any]:
-    """The ticket as `actor` may see it: the citizen's phone is masked except for the hotline office.
-    Facts nobody has stated yet (a reply, a callback, ...) are left out rather than shown empty."""
-    phone = ticket.citizen.phone if actor.role in (OPERATOR, ADMIN) else mask_phone(ticket.citizen.phone)
+    """The ticket as `actor` may see it: the citizen's name and phone are masked except for the hotline
+    office (a unit that must call back reveals them with a reason: privacy/). Facts nobody has stated
+    yet (a reply, a callback, ...) are left out rather than shown empty."""
+    full = actor.role in FULL_CONTACT_ROLES
+    citizen = {"name": ticket.citizen.name if full else mask_name(ticket.citizen.name),
+               "phone": ticket.citizen.phone if full else mask_phone(ticket.citizen.phone)}
     timeline = sorted(ticket.timeline, key=lambda e: e.at)
     view: dict[str, Any] = {
         "id": ticket.id,
@@ -367,7 +380,7 @@ def present(ticket: Ticket, actor: Actor) -> dict[str, Any]:
         "category": ticket.category,
         "district": ticket.district,
         "address": ticket.address,
-        "citizen": {"name": ticket.citizen.name, "phone": phone},
+        "citizen": citizen,
         "content": ticket.content,
         "key_ticket": ticket.key_ticket,
         "external_ref": ticket.external_ref,

@@ -70,6 +70,7 @@ from .commands import (
 from .duplicates import Draft, DuplicatePolicy, fingerprint_of, rank
 from .events import TicketMerged, TicketUnmerged
 from .knowledge import handlers as knowledge
+from .privacy import handlers as privacy
 from .segment import Segmenter
 from .store import IdempotencyRace
 
@@ -87,6 +88,8 @@ class Intake:
     segmenter: Segmenter = field(default_factory=Segmenter)
     front_desk: frontdesk.FrontDeskPolicy = field(default_factory=frontdesk.FrontDeskPolicy)
     duplicates: DuplicatePolicy = field(default_factory=DuplicatePolicy)
+    # personal data (issue 10): reveals of a citizen's contact, their audit, the retention policy
+    privacy: privacy.Privacy | None = None
 
     def new_identity(self, now: datetime) -> tuple[str, str]:
         """A new ticket's id and number (prefix + registration day + the day's sequence)."""
@@ -306,6 +309,8 @@ HANDLERS = Handlers(
         UnmergeTicket.NAME: (UnmergeTicket, unmerge),
         DuplicateCandidates.NAME: (DuplicateCandidates, duplicate_candidates),
         **knowledge.COMMANDS,
+        # personal data (issue 10): a unit's recorded reveal of a contact, the audit, retention
+        **privacy.COMMANDS,
     },
     events={
         # routing: status, lead unit, co-units, visibility (ordered by the assignment's seq)

@@ -17,6 +17,16 @@ from .domain import (
 )
 
 
+class JsonBoolean(fields.Boolean):
+    """A JSON body's boolean: true or false only (marshmallow's Boolean also takes 1, "yes", "on", ...,
+    which openapi.yaml's `type: boolean` refuses). A query string's booleans stay fields.Boolean."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 class CitizenSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -41,7 +51,7 @@ class RegisterTicketSchema(Schema):
     address = fields.String(validate=validate.Length(max=200), load_default="")
     citizen = fields.Nested(CitizenSchema, required=True)
     content = fields.String(required=True, validate=validate.Length(min=5, max=4000))
-    key_ticket = fields.Boolean(load_default=False)
+    key_ticket = JsonBoolean(load_default=False)
     external_ref = fields.String(validate=validate.Length(max=100), load_default=None, allow_none=True)
     # the front desk (issue 12); what each disposition needs is checked by frontdesk.register
     disposition = fields.String(load_default="dispatch", validate=validate.OneOf(sorted(DISPOSITIONS)))
@@ -74,11 +84,11 @@ class CallbackSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    reached = fields.Boolean(required=True)
+    reached = JsonBoolean(required=True)
     satisfaction = fields.String(validate=validate.OneOf(list(SATISFACTION)), load_default=None, allow_none=True)
-    solved = fields.Boolean(load_default=None, allow_none=True)
-    unit_contacted = fields.Boolean(load_default=None, allow_none=True)
-    challenge = fields.Boolean(load_default=False)
+    solved = JsonBoolean(load_default=None, allow_none=True)
+    unit_contacted = JsonBoolean(load_default=None, allow_none=True)
+    challenge = JsonBoolean(load_default=False)
     challenge_reason = fields.String(load_default="", validate=validate.Length(max=2000))
     note = fields.String(load_default="", validate=validate.Length(max=2000))
 

@@ -6,6 +6,8 @@ from hotline_common.config_files import read_yaml
 from hotline_common.dispatch import entrypoints
 from hotline_common.providers import UseCases
 from hotline_common.service_base import ServiceBase
+from hotline_common.settings import Settings
+from nameko.timer import Timer
 
 from .domain import CallbackPolicy
 from .duplicates import DuplicatePolicy
@@ -13,6 +15,9 @@ from .frontdesk import FrontDeskPolicy
 from .handlers import HANDLERS, Intake
 from .knowledge.handlers import KnowledgeBase
 from .knowledge.store import KnowledgeStore
+from .privacy.domain import RetentionPolicy
+from .privacy.handlers import Privacy, retention_timer
+from .privacy.store import AuditLog, ContactData
 from .segment import Segmenter
 from .store import IntakeStore
 
@@ -30,13 +35,36 @@ def build(database, outbox, settings, clock) -> Intake:
     units = {u["id"] for u in read_yaml(settings.config_dir, "units.yaml")["units"]}
     kb = KnowledgeBase(store=knowledge, segmenter=segmenter, categories=catalog.categories, units=units)
     kb.current_index()  # segment the published entries now, not in the first operator's search
-    return Intake(store=IntakeStore(database, outbox, settings), clock=clock, catalog=catalog,
+    store = IntakeStore(database, outbox, settings)
+    privacy = Privacy(audit=AuditLog(database), contacts=ContactData(database, store.tickets),
+                      policy=retention_policy(settings.config_dir))  # config/retention.yaml (PIPL)
+    privacy.audit.ensure_indexes()
+    privacy.contacts.ensure_indexes()
+    return Intake(store=store, clock=clock, catalog=catalog, privacy=privacy,
                   number_prefix=settings.ticket_number_prefix, callback_policy=policy,
                   knowledge=kb,
                   segmenter=segmenter, front_desk=front_desk, duplicates=duplicates)
+
+
+def retention_policy(config_dir) -> RetentionPolicy:
+    return RetentionPolicy.from_config(read_yaml(config_dir, "retention.yaml"))
+
+
+class RetentionTimer(Timer):
+    """nameko's timer every `check_interval_seconds` of config/retention.yaml."""
+
+    def __init__(self, **kwargs):
+        super().__init__(interval=3600.0, **kwargs)
+
+    def setup(self):
+        self.interval = float(retention_policy(Settings.from_env().config_dir).check_interval_seconds)
 
 
 @entrypoints(HANDLERS)
 class IntakeService(ServiceBase):
     name = "intake"
     app = UseCases(build)
+
+    @RetentionTimer.decorator
+    def apply_retention_policy(self):  # PIPL: contact data of long-closed tickets erased (privacy/)
+        retention_timer(self.app)

@@ -48,9 +48,12 @@ def build(database, outbox, settings: Settings, clock) -> Notify:
 
 
 class NotifyUseCases(UseCases):
-    """On stop, let deliveries in flight finish before the outbox relay stops."""
+    """On stop, let the attempts in flight finish (nothing more is started: what this replica claimed
+    and did not send goes back to the store when its claim expires) before the outbox relay stops."""
 
     def stop(self):
+        with self.app.lock:
+            self.app.queues.clear()
         self.app.runner.wait(DRAIN_SECONDS)
         super().stop()
 

@@ -11,11 +11,21 @@ class Strict(Schema):
         unknown = RAISE
 
 
+class JsonBoolean(fields.Boolean):
+    """A JSON body's boolean: true or false only (marshmallow's Boolean also takes 1, "yes", "on", ...,
+    which openapi.yaml's `type: boolean` refuses)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 class DispatchSchema(Strict):
     unit_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
     co_units = fields.List(fields.String(validate=validate.Length(max=100)), load_default=list,
                            validate=validate.Length(max=20))
-    first_responsible = fields.Boolean(load_default=False)
+    first_responsible = JsonBoolean(load_default=False)
     note = fields.String(load_default="", validate=validate.Length(max=1000))
 
 
@@ -24,7 +34,7 @@ class RedispatchSchema(Strict):
     reason = fields.String(required=True, validate=validate.Length(max=1000))
     co_units = fields.List(fields.String(validate=validate.Length(max=100)), load_default=list,
                            validate=validate.Length(max=20))
-    first_responsible = fields.Boolean(load_default=False)
+    first_responsible = JsonBoolean(load_default=False)
 
 
 class PassDownSchema(Strict):
@@ -41,7 +51,7 @@ class ReplySchema(Strict):
     content = fields.String(required=True, validate=validate.Length(max=8000))
     basis = fields.String(load_default="", validate=validate.Length(max=4000))
     invalid_reason = fields.String(load_default="", validate=validate.Length(max=2000))
-    contacted_citizen = fields.Boolean(load_default=False)
+    contacted_citizen = JsonBoolean(load_default=False)
 
 
 class ReturnSchema(Strict):
@@ -49,7 +59,7 @@ class ReturnSchema(Strict):
 
 
 class ReturnDecisionSchema(Strict):
-    approve = fields.Boolean(required=True)
+    approve = JsonBoolean(required=True)
     note = fields.String(load_default="", validate=validate.Length(max=2000))
     redispatch_to = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
 
@@ -81,7 +91,7 @@ class UnitSchema(Strict):
     main_leader = fields.Nested(PersonSchema, required=True)
     deputy_leader = fields.Nested(PersonSchema, required=True)
     contacts = fields.List(fields.Nested(PersonSchema), required=True, validate=validate.Length(min=1, max=20))
-    active = fields.Boolean(load_default=True)
+    active = JsonBoolean(load_default=True)
     parent = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
 
 
@@ -91,7 +101,7 @@ class RuleSchema(Strict):
     district = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=50))
     co_units = fields.List(fields.String(validate=validate.Length(max=100)), load_default=list,
                            validate=validate.Length(max=20))
-    first_responsible = fields.Boolean(load_default=False)
+    first_responsible = JsonBoolean(load_default=False)
 
 
 DISPATCH = DispatchSchema()

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,11 @@ log = logging.getLogger(__name__)
 FIRE_BATCH = 1000
 # events one clock's write may carry: well within the event ids the outbox's sweeper checks per document
 MAX_EVENTS_PER_WRITE = 50
+# timers are prepared into their runs this far ahead of their instant (under the outbox sweeper's
+# 120 s orphan age for the events staged then), so that at the instant one write per run fires them
+LEAD = timedelta(seconds=60)
+SWEEP_SECONDS = 60.0   # how often (real time) a replica also looks at everything due, not only the new range
+MAX_ROUNDS = 100       # catch-up rounds in one firing (a clock far behind fires `max_events` per round)
 
 
 class Calendars:
@@ -91,15 +97,16 @@ def start_on_dispatch(app: Sla, received: Received[TicketDispatched]) -> Outcome
 
     def attempt() -> Outcome:
         # the first dispatch needs no read: a repeat is the same document, recognised by its cause
-        existing = None if event.dispatch_no == 1 else app.store.get(event.ticket_id)
-        clock, events = domain.start_clock(existing, event, now=app.clock.now(), actor=SYSTEM_ACTOR,
+        now = app.clock.now()
+        existing = None if event.dispatch_no == 1 else app.store.get(event.ticket_id, now)
+        clock, events = domain.start_clock(existing, event, now=now, actor=SYSTEM_ACTOR,
                                            calendar=app.calendar, policy=app.policy)
         if not events:
             return Outcome.DUPLICATE
         _deadline_note(clock)
         if existing is None:
-            return _outcome(app.store.add(clock, events, cause=received.id))
-        return _outcome(app.store.save(clock, events, cause=received.id))
+            return _written(app, clock, app.store.add(clock, events, cause=received.id))
+        return _written(app, clock, app.store.save(clock, events, cause=received.id, was=existing))
     return _retrying(attempt)
 
 
@@ -129,7 +136,7 @@ def reopen_on_reopened(app: Sla, received: Received[AssignmentReopened]) -> Outc
         if not events:
             return Outcome.DUPLICATE
         _deadline_note(clock)
-        return _outcome(app.store.save(clock, events, cause=received.id))
+        return _written(app, clock, app.store.save(clock, events, cause=received.id, was=existing))
     return _retrying(attempt)
 
 
@@ -141,12 +148,12 @@ def stop_on_reply(app: Sla, received: Received[TicketReplied]) -> Outcome:
         clock, events = domain.stop_on_reply(existing, event, now=app.clock.now(), actor=SYSTEM_ACTOR)
         if not events:
             return Outcome.DUPLICATE
-        return _outcome(app.store.save(clock, events, cause=received.id))
+        return _outcome(app.store.save(clock, events, cause=received.id, was=existing))
     return _retrying(attempt)
 
 
 def _existing(app: Sla, ticket_id: str, number: str) -> Clock:
-    clock = app.store.get(ticket_id)
+    clock = app.store.get(ticket_id, app.clock.now())
     if clock is None:
         raise NotYet(f"no clock for {number} yet")  # retried: the dispatch is on its way
     return clock
@@ -154,6 +161,19 @@ def _existing(app: Sla, ticket_id: str, number: str) -> Clock:
 
 def _outcome(applied) -> Outcome:
     return Outcome.APPLIED if applied else Outcome.DUPLICATE
+
+
+def _written(app: Sla, clock: Clock, applied) -> Outcome:
+    """A clock written with a new timer: if that timer is already inside the prepared horizon, the
+    next round must look at it (its run is prepared from the store, not from here)."""
+    if applied:
+        _rearm(app, clock)
+    return _outcome(applied)
+
+
+def _rearm(app: Sla, clock: Clock) -> None:
+    if clock.next_fire_at is not None and clock.next_fire_at <= app.clock.now() + LEAD:
+        app.store.rearm(clock.next_fire_at)
 
 
 def _retrying(attempt) -> Outcome:
@@ -172,31 +192,75 @@ def _deadline_note(clock: Clock) -> None:
                     "(add config/calendar/%s.yaml or PUT /v1/calendar/%s)", clock.number, year, year, year)
 
 
-# -- timers: find what is due (an index range), fire it (versioned writes: exactly once) -----------
+# -- timers: prepared into runs ahead of their instant, fired by one write per run (see store.py) --------
+
+_last_sweep: dict[int, float] = {}
+
 
 def fire_timers(app: Sla, max_events: int = MAX_EVENTS_PER_WRITE) -> int:
-    """Fire every due timer; returns how many clocks fired. A clock far behind (a big jump of the
-    clock) fires `max_events` at a time, in order, until it has caught up."""
+    """Fire every timer due now and prepare those due within LEAD; returns how many clocks fired.
+
+    At an instant where thousands of clocks are due, their runs were prepared by the rounds before
+    (LEAD ahead): firing is one versioned write per run. What was not prepared in time (a clock whose
+    timer is already due, a late start) is prepared and fired in the same round. A clock far behind
+    (a big jump of the clock) fires `max_events` at a time, in order, until it has caught up."""
     app.calendars.refresh()
     now = app.clock.now()
     cmd = c.FireTimers(max_events=max_events)
-    fired = 0
-    while True:
-        due = app.store.due(now, FIRE_BATCH)
-        if not due:
-            return fired
-        items, behind = [], False
-        for clock in due:
-            updated, events = domain.fire(clock, cmd, now=now, actor=SYSTEM_ACTOR, calendar=app.calendar)
-            if events:
-                items.append((updated, events))
-                behind = behind or (updated.next_fire_at is not None and updated.next_fire_at <= now)
-                for e in events:
-                    metrics.TIMERS_FIRED.labels(e.TYPE.rsplit(".", 1)[-1]).inc()
-        applied = app.store.save_many(items)
-        fired += len(applied)
-        if len(due) < FIRE_BATCH and not (behind and applied):
-            return fired
+    fired = _fired(app.store.fire_runs(now))
+    seen = app.store.prepared_through()
+    sweep = seen is None or time.monotonic() - _last_sweep.get(id(app), 0.0) >= SWEEP_SECONDS
+    if sweep:
+        _last_sweep[id(app)] = time.monotonic()
+    horizon = now + LEAD
+    todo = app.store.pending(None if sweep else seen, horizon)
+    for _ in range(MAX_ROUNDS):
+        entries, alone = [], []
+        for clock, rid in todo:
+            assert clock.next_fire_at is not None
+            at = max(clock.next_fire_at, now)
+            updated, events = domain.fire(clock, cmd, now=at, actor=SYSTEM_ACTOR, calendar=app.calendar)
+            if not events:
+                continue
+            if rid is None:
+                if clock.next_fire_at <= now:
+                    alone.append((updated, events))
+            else:
+                entries.append((rid, clock.next_fire_at, clock, updated, events))
+        late = app.store.prepare(entries, now)
+        for clock in late:  # its run fired meanwhile without it: fire it on its own if due
+            if clock.next_fire_at is not None and clock.next_fire_at <= now:
+                alone.append(domain.fire(clock, cmd, now=now, actor=SYSTEM_ACTOR, calendar=app.calendar))
+        if alone:
+            applied = app.store.save_many(alone)
+            fired += len(applied)
+            for clock, events in alone:
+                if clock.ticket_id in applied:
+                    _count(e.TYPE for e in events)
+        result = app.store.fire_runs(now)
+        fired += _fired(result)
+        behind = app.store.fold(result.behind) + [clock for clock, _ in alone
+                                                    if clock.next_fire_at is not None and clock.next_fire_at <= now]
+        if not behind:
+            break
+        todo = [(clock, rid) for clock, rid in app.store.pending_of(behind)]
+    app.store.advance_horizon(seen, horizon)
+    return fired
+
+
+def fold_timers(app: Sla) -> int:
+    """Bring clocks fired by runs up to date in their own documents (off the firing's critical path)."""
+    return app.store.fold_runs()
+
+
+def _fired(result) -> int:
+    _count(t.split(".")[-2] if t.count(".") > 1 else t for t in result.types)
+    return result.fired
+
+
+def _count(kinds) -> None:
+    for kind in kinds:
+        metrics.TIMERS_FIRED.labels(kind.rsplit(".", 1)[-1]).inc()
 
 
 # -- reading ----------------------------------------------------------------------------------------
@@ -206,7 +270,7 @@ def deadline(app: Sla, cmd: c.GetDeadline, actor: Actor) -> dict:
 
 
 def _clock(app: Sla, key: str, actor: Actor) -> Clock:
-    clock = app.store.get(key)
+    clock = app.store.get(key, app.clock.now())
     if clock is None or (actor.is_unit and actor.unit_id != clock.unit_id):
         raise NotFound(f"no deadline for {key}")
     return clock
@@ -229,7 +293,8 @@ def _change(app: Sla, key: str, actor: Actor, decide) -> dict:
     def attempt() -> dict:
         clock = _clock(app, key, actor)
         updated, events = decide(clock)
-        app.store.save(updated, events)
+        app.store.save(updated, events, was=clock)
+        _rearm(app, updated)
         return present(replace(updated, version=clock.version + 1), app.clock.now(), app.calendar)
     return retrying(attempt)
 
@@ -284,13 +349,19 @@ def reload_calendar(app: Sla, cmd: c.ReloadCalendar, actor: Actor) -> dict:
 def recompute_provisional(app: Sla) -> int:
     """Every open provisional deadline, recomputed with the calendar as it is now."""
     cmd = c.RecomputeDeadline(reason="calendar")
-    items = []
+    recomputed = 0
     for clock in app.store.running_provisional():
         updated, events = domain.recompute(clock, cmd, now=app.clock.now(), actor=SYSTEM_ACTOR,
                                            calendar=app.calendar, policy=app.policy)
-        if events:
-            items.append((updated, events))
-    return len(app.store.save_many(items))
+        if not events:
+            continue
+        try:
+            app.store.save(updated, events, was=clock)
+        except StaleVersion:  # a timer or a request moved it: the next change of the calendar covers it
+            continue
+        _rearm(app, updated)
+        recomputed += 1
+    return recomputed
 
 
 # -- views (the RPC results: the same JSON as before the typed clock) ------------------------------

@@ -1,21 +1,49 @@
-"""SLA's MongoDB adapter: one deadline clock per ticket, calendar overrides stored through the API.
+"""SLA's MongoDB adapter: one deadline clock per ticket, its timers fired in bulk through timer runs,
+calendar overrides stored through the API.
 
 The only place a clock document becomes a `domain.Clock` and back (`to_doc`/`from_doc`); the fake
 (`fakes.FakeSlaStore`) uses the same two functions, so both stores hold the same documents.
+
+Timer runs (`timer_runs`): the clocks whose next timer is at the same instant T, split into PARTS
+partitions by ticket id, are prepared ahead of T into one run document per (T, partition): for each
+clock, the version it was read at, the changes its firing makes (`domain.fire`, computed ahead) and the
+events (staged in the outbox at preparation). At T one versioned write per run commits all of them
+(status "fired", the event ids recorded: the outbox's sweeper publishes them iff that write happened);
+the clocks' own documents catch up afterwards (`fold_runs`: one versioned bulk write, off the timer's
+critical path). Until then a fired run is part of the clock's state: `get` folds it in first.
+
+A writer that changes a clock first *holds* it in the run of the timer it read (`save(..., was=)`):
+one write to the run document, serialised with the run's own versioned writes, so a run never fires a
+clock version that a writer replaced, and a writer never replaces a version whose firing committed
+without having folded it in (it gets StaleVersion and re-reads). Finding what to prepare reads the
+due index over (prepared horizon, now + LEAD]; a writer whose new timer falls inside the horizon pulls
+it back (`rearm`), and a periodic sweep over everything due catches what a crash left behind.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+import zlib
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from hotline_common.actors import Actor
+from hotline_common.clock import utcnow
+from hotline_common.errors import StaleVersion
+from hotline_common.events import envelope
 from hotline_common.mongo import BOOKKEEPING, HIDDEN, AggregateCollection, Applied, increment
+from hotline_common.outbox import derived_event_id
 from hotline_common.timeutil import as_utc
 from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
 
 from .domain import Clock, Extension, ExtensionRow, Fired, PastRound
 
 CALENDAR_META = "calendar"
+HORIZON_META = "timer_horizon"
+RUNS = "timer_runs"
+PARTS = 16                # runs per instant: ~600 clocks each at 10,000 due at once (documents well under 16 MB)
+RESTAGE_SECONDS = 60.0    # a run prepared longer ago than this re-stages its events when it fires (the
+                          # outbox sweeper drops staged events it cannot match after 120 s)
+RUN_RETENTION = timedelta(days=7)  # folded runs keep their event ids this long for the outbox sweeper
 
 
 # -- documents <-> clocks ----------------------------------------------------------------------------
@@ -91,6 +119,65 @@ def changes_of(clock: Clock) -> dict:
     return {k: v for k, v in to_doc(clock).items() if k not in BOOKKEEPING}
 
 
+# -- timer runs: shared by the store and the fake --------------------------------------------------------
+
+def run_id(at: datetime, ticket_id: str) -> str:
+    """The run a clock whose next timer is at `at` belongs to: the instant and a partition of ticket ids."""
+    return f"{as_utc(at).strftime('%Y%m%dT%H%M%S.%f')}Z.{zlib.crc32(ticket_id.encode()) % PARTS:02d}"
+
+
+def hold_tag(clock: Clock) -> str:
+    return f"{clock.ticket_id}@{clock.version}"
+
+
+def run_entry(before: Clock, after: Clock, events: list, *, service: str, at: datetime) -> dict:
+    """A clock's part of a run: fired from `before` at `at`, the changes and the events it makes.
+    Event ids derive from the version it fires from, as `save_many` does: the same firing, the same ids."""
+    envelopes = [envelope(e, source_service=service, time=at,
+                          event_id=derived_event_id(f"v{before.version}", before.ticket_id, i, e.full_type()))
+                 for i, e in enumerate(events)]
+    return {"v": before.version, "changes": changes_of(after), "envelopes": envelopes,
+            "behind": after.next_fire_at is not None and after.next_fire_at <= at}
+
+
+def placed(clocks: list[Clock], runs: dict[str, dict]) -> list[tuple[Clock, str | None]]:
+    """Which of these clocks still need a run, and which run: (clock, run id), or (clock, None) when its
+    run has fired without this version (fire it on its own). Left out: clocks their run has already
+    (prepared, or fired and not folded in yet) and clocks a writer holds out of an open run."""
+    out: list[tuple[Clock, str | None]] = []
+    for clock in clocks:
+        assert clock.next_fire_at is not None
+        rid = run_id(clock.next_fire_at, clock.ticket_id)
+        run = runs.get(rid)
+        if run is None:
+            out.append((clock, rid))
+        elif (run.get("keys") or {}).get(clock.ticket_id) == clock.version:
+            continue
+        elif run["status"] == "open":
+            if hold_tag(clock) not in (run.get("holds") or ()):
+                out.append((clock, rid))
+        else:
+            out.append((clock, None))
+    return out
+
+
+class FireResult:
+    """What committing the runs due did: clocks fired, their events' types, clocks still behind."""
+    __slots__ = ("fired", "types", "behind")
+
+    def __init__(self) -> None:
+        self.fired = 0
+        self.types: list[str] = []
+        self.behind: list[str] = []
+
+    def add(self, entries: dict) -> None:
+        self.fired += len(entries)
+        for tid, entry in entries.items():
+            self.types.extend(e["type"] for e in entry["envelopes"])
+            if entry.get("behind"):
+                self.behind.append(tid)
+
+
 def extension_rows(docs, unit_id: str | None, status: str | None) -> list[ExtensionRow]:
     """The extension requests of clock documents, newest first."""
     rows = []
@@ -119,23 +206,65 @@ class SlaStore:
         c.create_index([("provisional_years", ASCENDING)], name="provisional")
         c.create_index([("number", ASCENDING)], name="number")
         c.create_index([("unit_id", ASCENDING), ("extensions.status", ASCENDING)], name="unit_extensions")
+        runs = self.db[RUNS]
+        runs.create_index([("status", ASCENDING), ("at", ASCENDING)], name="status_at")
+        runs.create_index([("folded_at", ASCENDING)], name="retention",
+                          expireAfterSeconds=int(RUN_RETENTION.total_seconds()))
 
     def ping(self) -> None:
         self.db.command("ping")
 
     # -- clocks
-    def get(self, key: str) -> Clock | None:
-        """By ticket id or ticket number."""
+    def get(self, key: str, now: datetime | None = None) -> Clock | None:
+        """By ticket id or ticket number; a timer run that fired it (and was not folded in yet) folded
+        in first. `now`: look for such a run only when the clock's timer is due by then."""
         doc = self.db.clocks.find_one({"_id": key}, HIDDEN) or self.db.clocks.find_one({"number": key}, HIDDEN)
+        if doc is None:
+            return None
+        clock = from_doc(doc)
+        if clock.next_fire_at is not None and (now is None or clock.next_fire_at <= now):
+            return self._fold_one(clock) or clock
+        return clock
+
+    def _fold_one(self, clock: Clock) -> Clock | None:
+        """Apply a fired run's changes to this clock, if it fired this version; the clock after."""
+        assert clock.next_fire_at is not None
+        run = self.db[RUNS].find_one({"_id": run_id(clock.next_fire_at, clock.ticket_id), "status": "fired"},
+                                     {f"entries.{clock.ticket_id}": 1})
+        entry = ((run or {}).get("entries") or {}).get(clock.ticket_id)
+        if not entry or entry["v"] != clock.version:
+            return None
+        self.clocks.apply_many_versioned([(clock.ticket_id, clock.version, entry["changes"])])
+        doc = self.db.clocks.find_one({"_id": clock.ticket_id}, HIDDEN)
         return from_doc(doc) if doc else None
 
     def add(self, clock: Clock, events, cause: str) -> Applied:
         """A new clock; a repeat of its `cause` changes nothing (Applied(False))."""
         return self.clocks.insert(to_doc(clock), events, cause=cause)
 
-    def save(self, clock: Clock, events, *, cause: str | None = None) -> Applied:
-        """Write a changed clock, provided the document is still at `clock.version` (else StaleVersion)."""
+    def save(self, clock: Clock, events, *, cause: str | None = None, was: Clock | None = None) -> Applied:
+        """Write a changed clock, provided the document is still at `clock.version` (else StaleVersion).
+        `was`: the clock as read; while it has a timer, it is held out of that timer's run first."""
+        if was is not None and was.next_fire_at is not None:
+            self._hold(was)
         return self.clocks.update(clock.ticket_id, changes_of(clock), events, version=clock.version, cause=cause)
+
+    def _hold(self, was: Clock) -> None:
+        """Take this version of the clock out of its timer's run before replacing it; StaleVersion when
+        the run fired it already (folded in here: the caller re-reads and decides again)."""
+        assert was.next_fire_at is not None
+        rid, tid = run_id(was.next_fire_at, was.ticket_id), was.ticket_id
+        try:
+            self.db[RUNS].update_one(
+                {"_id": rid, "status": "open"},
+                {"$unset": {f"entries.{tid}": "", f"keys.{tid}": ""}, "$addToSet": {"holds": hold_tag(was)},
+                 "$inc": {"version": 1}, "$setOnInsert": {"at": was.next_fire_at, "prepared_at": utcnow()}},
+                upsert=True)
+            return
+        except DuplicateKeyError:
+            pass  # the run is not open any more: it fired
+        if self._fold_one(was) is not None:
+            raise StaleVersion(f"clock {tid}: a timer fired", {"current_version": was.version + 1})
 
     def save_many(self, items: list[tuple[Clock, list]]) -> list[str]:
         """[(clock, events)], each versioned at `clock.version`: one bulk write; the ticket ids that applied."""
@@ -143,9 +272,141 @@ class SlaStore:
             [(clock.ticket_id, clock.version, changes_of(clock), events) for clock, events in items])
 
     def due(self, now: datetime, limit: int) -> list[Clock]:
-        """Clocks with a timer due at `now`, earliest first."""
+        """Clocks with a timer due at `now`, earliest first (as stored: a fired run not folded in yet
+        leaves its clocks here until `fold_runs`)."""
         docs = self.db.clocks.find({"next_fire_at": {"$lte": now}}, HIDDEN).sort("next_fire_at", ASCENDING).limit(limit)
         return [from_doc(d) for d in docs]
+
+    # -- timer runs
+    def pending(self, after: datetime | None, until: datetime) -> list[tuple[Clock, str | None]]:
+        """Clocks whose next timer is in (after, until] and that no run holds yet, earliest first, each
+        with the run to prepare it in; None when that run fired without it (a writer held it, or it
+        came late): fire that clock on its own."""
+        query: dict = {"$lte": until} if after is None else {"$gt": after, "$lte": until}
+        clocks = [from_doc(d) for d in self.db.clocks.find({"next_fire_at": query}, HIDDEN).sort("next_fire_at", ASCENDING)]
+        ids = sorted({run_id(c.next_fire_at, c.ticket_id) for c in clocks if c.next_fire_at is not None})
+        runs: dict[str, dict] = {}
+        for start in range(0, len(ids), 200):  # small `$in` lists: the embedded server's `$in` is O(n) per document
+            for run in self.db[RUNS].find({"_id": {"$in": ids[start:start + 200]}},
+                                          {"status": 1, "keys": 1, "holds": 1}):
+                runs[run["_id"]] = run
+        return placed(clocks, runs)
+
+    def prepare(self, entries: list[tuple[str, datetime, Clock, Clock, list]], now: datetime) -> list[Clock]:
+        """Put clocks into their runs: [(run id, instant, clock as read, clock after firing, events)].
+        Their events are staged now. Returns the clocks whose run fired meanwhile (fire them on
+        their own); a clock a writer holds meanwhile is left out (the writer's version comes next)."""
+        service = getattr(self.clocks.outbox, "service", "sla")
+        by_run: dict[str, list] = {}
+        for rid, at, before, after, events in entries:
+            by_run.setdefault(rid, []).append((at, before, run_entry(before, after, events, service=service, at=max(at, now))))
+        self.clocks.outbox.stage_many([(RUNS, rid, item[2]["envelopes"]) for rid, items in by_run.items() for item in items])
+        late: list[Clock] = []
+        for rid, items in by_run.items():
+            late.extend(self._put(rid, items))
+        return late
+
+    def _put(self, rid: str, items: list[tuple[datetime, Clock, dict]]) -> list[Clock]:
+        runs = self.db[RUNS]
+        for _ in range(20):
+            run = runs.find_one({"_id": rid}, {"version": 1, "status": 1, "keys": 1, "holds": 1})
+            if run is None:
+                doc = {"_id": rid, "at": items[0][0], "status": "open", "version": 1, "prepared_at": utcnow(),
+                       "entries": {b.ticket_id: e for _, b, e in items}, "keys": {b.ticket_id: b.version for _, b, e in items},
+                       "holds": []}
+                try:
+                    runs.insert_one(doc)
+                    return []
+                except DuplicateKeyError:
+                    continue
+            if run["status"] != "open":
+                self._discard([e for _, _, e in items])
+                return [b for _, b, _ in items]
+            keys, holds = run.get("keys") or {}, set(run.get("holds") or ())
+            new = [(b, e) for _, b, e in items if keys.get(b.ticket_id) != b.version and hold_tag(b) not in holds]
+            self._discard([e for _, b, e in items if hold_tag(b) in holds])
+            if not new:
+                return []
+            changes: dict = {}
+            for b, e in new:
+                changes[f"entries.{b.ticket_id}"] = e
+                changes[f"keys.{b.ticket_id}"] = b.version
+            if runs.update_one({"_id": rid, "version": run["version"], "status": "open"},
+                               {"$set": changes, "$inc": {"version": 1}}).matched_count:
+                return []
+        raise StaleVersion(f"timer run {rid} kept changing")
+
+    def _discard(self, entries: list[dict]) -> None:
+        self.clocks.outbox.discard([env for e in entries for env in e["envelopes"]])
+
+    def fire_runs(self, now: datetime) -> FireResult:
+        """Commit every run due by `now`: one versioned write each records its event ids (the commit
+        point the outbox's sweeper checks) and hands the events to the relay."""
+        result = FireResult()
+        runs = self.db[RUNS]
+        for run in list(runs.find({"status": "open", "at": {"$lte": now}})):
+            for _ in range(20):
+                entries = run.get("entries") or {}
+                envelopes = [env for entry in entries.values() for env in entry["envelopes"]]
+                done = runs.update_one(
+                    {"_id": run["_id"], "version": run["version"], "status": "open"},
+                    {"$set": {"status": "fired", "fired_at": now, "event_ids": [e["id"] for e in envelopes]},
+                     "$inc": {"version": 1}})
+                if done.matched_count:
+                    if (utcnow() - as_utc(run["prepared_at"])).total_seconds() > RESTAGE_SECONDS:
+                        self.clocks.outbox.stage_many([(RUNS, run["_id"], envelopes)])
+                    self.clocks.outbox.committed(RUNS, run["_id"], envelopes)
+                    result.add(entries)
+                    break
+                run = runs.find_one({"_id": run["_id"]})
+                if run is None or run["status"] != "open":
+                    break
+        return result
+
+    def fold_runs(self, limit: int = 20_000) -> int:
+        """Bring the clocks of fired runs up to date (one versioned bulk write per run); returns how
+        many clocks that was. A clock a writer moved on already had its firing folded in."""
+        folded = 0
+        runs = self.db[RUNS]
+        for run in list(runs.find({"status": "fired"}, {"entries": 1})):
+            entries = run.get("entries") or {}
+            self.clocks.apply_many_versioned([(tid, e["v"], e["changes"]) for tid, e in entries.items()])
+            runs.update_one({"_id": run["_id"], "status": "fired"},
+                            {"$set": {"status": "folded", "folded_at": utcnow()}, "$unset": {"entries": ""}})
+            folded += len(entries)
+            if folded >= limit:
+                break
+        return folded
+
+    def fold(self, ticket_ids: list[str]) -> list[Clock]:
+        """These clocks with their fired runs folded in (clocks a run left behind: fire them on)."""
+        out = []
+        for tid in ticket_ids:
+            clock = self.get(tid)
+            if clock is not None:
+                out.append(clock)
+        return out
+
+    def prepared_through(self) -> datetime | None:
+        doc = self.db.meta.find_one({"_id": HORIZON_META})
+        return as_utc(doc["through"]) if doc and doc.get("through") else None
+
+    def advance_horizon(self, seen: datetime | None, to: datetime) -> bool:
+        """Prepared through `to`, unless the horizon moved since it was read as `seen` (a writer pulled
+        it back for a new timer inside it: the next round covers that)."""
+        if seen is None:
+            try:
+                self.db.meta.update_one({"_id": HORIZON_META, "through": None}, {"$set": {"through": to}}, upsert=True)
+                return True
+            except DuplicateKeyError:
+                return False
+        return bool(self.db.meta.update_one({"_id": HORIZON_META, "through": seen},
+                                            {"$set": {"through": to}}).matched_count)
+
+    def rearm(self, at: datetime) -> None:
+        """A timer at `at` was written inside the prepared horizon: pull the horizon back before it."""
+        self.db.meta.update_one({"_id": HORIZON_META, "through": {"$gte": at}},
+                                {"$set": {"through": at - timedelta(microseconds=1)}})
 
     def running_provisional(self, years: list[int] | None = None) -> list[Clock]:
         query = {"state": "running", "provisional_years": {"$in": years} if years else {"$ne": []}}

@@ -70,7 +70,7 @@ def make(n, at, *, status="registered", district="tiedong", category="noise.neig
                    overdue=overdue, closed=closed), events
 
 
-def a_year(store, n=160, seed=3):
+def a_year(store, n=90, seed=3):
     """Tickets over a year with empty months between bursts, some at the same instant."""
     rng = random.Random(seed)
     made = []
@@ -169,7 +169,7 @@ def test_a_page_reads_about_a_page_however_much_archive_lies_behind_it(mongo_uri
                         SimpleNamespace(ticket_number_block=5))
     store.ensure_indexes()
     archive = [make(i, NOW - timedelta(days=30 + i % 300, minutes=i), status="dispatched", units=(UNITS[0],),
-                    overdue=True)[0] for i in range(1500)]
+                    overdue=True)[0] for i in range(1000)]
     recent = [make(10000 + i, NOW - timedelta(minutes=i), status="dispatched", units=(UNITS[0],), overdue=True)[0]
               for i in range(40)]
     docs = []
@@ -249,7 +249,7 @@ def test_open_cases_read_about_a_page_however_many_cases_were_closed(mongo_uri, 
     store = EscalationStore(client(mongo_uri)[db_prefix + "escalation"], RecordingOutbox("escalation",
                                                                                             FixedClock(NOW)))
     store.ensure_indexes()
-    docs = [case(i, NOW - timedelta(days=20 + i % 340, minutes=i), state="closed") for i in range(1500)]
+    docs = [case(i, NOW - timedelta(days=20 + i % 340, minutes=i), state="closed") for i in range(1000)]
     docs += [case(5000 + i, NOW - timedelta(hours=i)) for i in range(30)]
     store.db.cases.insert_many([{**case_to_doc(c), "version": 1, "inbox": [], "event_ids": []} for c in docs])
     counting = Counting(store.db.cases)

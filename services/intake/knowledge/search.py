@@ -26,7 +26,7 @@ from datetime import date
 from operator import itemgetter
 
 from ..segment import Segmenter
-from .domain import Content, Entry, valid_on
+from .domain import Content, Entry
 
 K1 = 1.5
 B = 0.75
@@ -91,6 +91,8 @@ class KnowledgeIndex:
         self._checked_at = -1e9
         self._words: dict[tuple[str, int], Counter[str]] = {}   # (entry id, revision) -> word counts
         self._entries: list[Entry] = []
+        self._spans: list[tuple[int, int]] = []                 # validity as day ordinals, per entry
+        self._categories: dict[str, frozenset[int]] = {}
         self._bm25 = Bm25({})
 
     # -- keeping current
@@ -125,11 +127,25 @@ class KnowledgeIndex:
                 counts = self.document(entry.current)
             words[key] = counts
         bm25 = Bm25({f"{eid}@{rev}": counts for (eid, rev), counts in words.items()})
+        spans = [_span(e.current) for e in entries if e.current is not None]
         with self._lock:
             self._words = words
             self._entries = entries
             self._bm25 = bm25
+            self._spans = spans
+            self._categories = {}
             self._revision = revision
+
+    def _in_category(self, category: str, entries: list[Entry]) -> frozenset[int]:
+        """The indexes of the entries in `category` or under it (kept until the next build)."""
+        found = self._categories.get(category)
+        if found is None:
+            prefix = category + "."
+            found = frozenset(i for i, e in enumerate(entries) if e.current is not None and (
+                e.current.category == category or e.current.category.startswith(prefix)))
+            if entries is self._entries:
+                self._categories[category] = found
+        return found
 
     def document(self, content: Content) -> Counter[str]:
         counts: Counter[str] = Counter()
@@ -155,24 +171,24 @@ class KnowledgeIndex:
         `valid_on_day` (default today) unless `include_expired`; best score first, then the newest."""
         terms = self.segmenter.terms(query)
         with self._lock:
-            bm25, entries, words = self._bm25, self._entries, self._words
-        day = valid_on_day or today
+            bm25, entries, words, spans = self._bm25, self._entries, self._words, self._spans
+        day = (valid_on_day or today).toordinal()
         scored = bm25.scores(terms)
+        items = list(scored.items())
+        if category:
+            allowed = self._in_category(category, entries)
+            items = [pair for pair in items if pair[0] in allowed]
 
         def admitted(index: int) -> bool:
-            content = entries[index].current
-            assert content is not None
-            if category and not (content.category == category or content.category.startswith(category + ".")):
-                return False
-            return include_expired or valid_on(content, day)
+            return include_expired or spans[index][0] <= day <= spans[index][1]
 
-        # the best first, filtered lazily: most candidates pass the filters, so a few more than `limit`
-        # of the best usually suffice; a narrow filter falls back to going through them all in order
+        # the best first, validity checked lazily: most candidates are valid, so a few more than `limit`
+        # of the best usually suffice; otherwise go through them all in order
         best: list[tuple[int, float]] = []
-        ranked = heapq.nlargest(limit * 4, scored.items(), key=itemgetter(1))
-        for pool in (ranked, sorted(scored.items(), key=itemgetter(1), reverse=True)):
+        ranked = heapq.nlargest(limit * 4, items, key=itemgetter(1))
+        for pool in (ranked, sorted(items, key=itemgetter(1), reverse=True)):
             best = [(i, score) for i, score in pool if admitted(i)][:limit]
-            if len(best) == limit or len(pool) == len(scored):
+            if len(best) == limit or len(pool) == len(items):
                 break
         hits = []
         for index, score in best:
@@ -181,3 +197,8 @@ class KnowledgeIndex:
             matched = tuple(t for t in terms if t in words.get(key, ()))
             hits.append(Hit(entry=entry, score=round(score, 4), matched=matched))
         return hits
+
+
+def _span(content: Content) -> tuple[int, int]:
+    return (content.valid_from.toordinal() if content.valid_from else 0,
+            content.valid_until.toordinal() if content.valid_until else date.max.toordinal())
