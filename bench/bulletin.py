@@ -1,25 +1,26 @@
 """Bulletin benchmark (not a test): the monthly bulletin and the assessment over a city-sized month.
 
-    .venv/bin/python bench/bulletin.py --tickets 300000 3000000
+    .venv/bin/python bench/bulletin.py --tickets 300000 3000000 [--rounds 5] [--cube]
 
-For each size it starts a fresh in-memory embedded MongoDB server (or uses MONGO_URI with a database of
-its own), writes the aggregates a month of N tickets leaves behind directly (as bench/deadlines.py writes
-its clocks): the day × unit buckets, the day × district buckets of the month and of the four months
-before (the hot-spot baseline), and the fine day × unit × type × category × district × channel cube of
-the month, sampled ticket by ticket so that its sparsity is real. Then it times, with the service's own
-code and the real store adapter:
+It starts an in-memory embedded MongoDB server (or uses MONGO_URI), and for each size writes, into a
+database of its own, the aggregates a month of N tickets leaves behind, directly (as bench/deadlines.py
+writes its clocks): the day × unit buckets and the day × district buckets of the month and of the four
+months before (the change against the previous month, the hot-spot baseline), with one surge for the
+hot spots to find. With `--cube` also the fine day × unit × type × category × district × channel cube of
+the month, sampled ticket by ticket so that its sparsity is real. Then, in rounds with the sizes
+interleaved (so that every size sees the same machine), it times with the service's own code and the
+real store adapter:
 
-  compose     the monthly bulletin's content (handlers.compose: reads the buckets, lists, hot spots)
-  render      its HTML and PDF (Jinja2 + WeasyPrint)
-  publish     the whole on-demand publication (claim, compose, render, store, bulletin.published)
-  assessment  the month's assessment (all units scored and ranked), and as XLSX
-  statistics  statistics by unit (day × unit buckets), by district × category (day × district buckets),
-              and by category × unit (the month's fine cube)
+  compose     the monthly bulletin's content (handlers.compose), and how many bucket documents it reads
+  html, pdf   its rendering (Jinja2; WeasyPrint)
+  publish     the whole on-demand publication (claim, compose, render HTML and PDF, store, the event)
+  assessment  every unit scored and ranked for the month, and the same as XLSX
+  statistics  by unit (answered from the day × unit buckets) and by district × category (day × district)
+  cube        (--cube) category × unit, which only the fine cube answers, bounded to five minutes
 
-The bulletin and the assessment read buckets whose number depends on days × units and days × districts,
-not on tickets: their times should be flat from 300k to 3M, and so should statistics answered from those
-buckets. A statistics query that needs the fine cube reads every combination present in the period, a
-number that grows with tickets until the dimensions saturate.
+The bulletin and the assessment read buckets whose number is days × units and days × districts, never
+tickets: their times should be flat from 300k to 3M. A statistics query that needs the fine cube reads
+every combination present in the period, a number that grows with tickets until the dimensions saturate.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ import json
 import os
 import random
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -210,78 +212,128 @@ def timed(fn, repeat: int = 3) -> tuple[float, object]:
     return round(best, 3), result
 
 
-def run(size: int, uri: str, db_name: str) -> dict:
-    db = client(uri)[db_name]
-    client(uri).drop_database(db_name)
+class Counting:
+    """Wraps the store: how many bucket documents (and bytes of them) the reports read."""
+
+    def __init__(self, store: BulletinStore):
+        self.store, self.docs, self.bytes = store, 0, 0
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+    def _count(self, docs: list) -> list:
+        self.docs += len(docs)
+        self.bytes += sum(len(json.dumps(d, ensure_ascii=False, default=str)) for d in docs)
+        return docs
+
+    def units(self, *args, **kwargs):
+        return self._count(self.store.units(*args, **kwargs))
+
+    def places(self, *args, **kwargs):
+        return self._count(self.store.places(*args, **kwargs))
+
+
+def load(size: int, db, *, cube: bool) -> tuple[Bulletin, dict]:
+    """A fresh database with the buckets of a month of `size` tickets and the four months before."""
     catalog = load_catalog(CONFIG)
     route = routing(catalog)
     clock = FixedClock(datetime(2026, 10, 1, 2, tzinfo=UTC))
     store = BulletinStore(db, RecordingOutbox("bulletin", clock))
     store.ensure_indexes()
     start = time.perf_counter()
-    written = write_month(db, MONTH, size, catalog=catalog, route=route, with_cube=True, seed=size, surge=True)
+    written = write_month(db, MONTH, size, catalog=catalog, route=route, with_cube=cube, seed=size, surge=True)
     previous = MONTH
     for back in range(1, 5):   # the month before (changes) and the hot-spot baseline
         previous = (previous - timedelta(days=1)).replace(day=1)
         more = write_month(db, previous, size, catalog=catalog, route=route, with_cube=False, seed=size + back)
         written = {k: written[k] + more[k] for k in written}
-    load_s = round(time.perf_counter() - start, 1)
     units = {u["id"]: u["name"] for u in read_yaml(CONFIG, "units.yaml")["units"]}
     config = BulletinConfig.from_yaml(read_yaml(CONFIG, "bulletin.yaml"))
-    app = Bulletin(store=store, clock=clock, catalog=catalog, scheme=load_scheme(read_yaml(CONFIG, "assessment.yaml")),
-                   config=config, units=units)
-    month = period_of("month", MONTH)
-    compose_s, content = timed(lambda: handlers.compose(app, month))
-    doc = {"_id": "monthly-2026-09", "kind": "monthly", "title": config.title, "year": 2026, "number": 9,
-           "issue": "2026年第9期", "revision": 1, "generated_label": "2026年10月1日 10:00", "content": content}
+    app = Bulletin(store=Counting(store), clock=clock, catalog=catalog,
+                   scheme=load_scheme(read_yaml(CONFIG, "assessment.yaml")), config=config, units=units)
+    return app, {"tickets": size, "buckets_written": written, "load_s": round(time.perf_counter() - start, 1)}
+
+
+def measure(app: Bulletin, round_no: int) -> dict:
+    """One round of every measurement on one loaded month."""
     from services.bulletin import render
-    html_s, html = timed(lambda: render.html(doc, issuer=config.issuer))
-    pdf_s, pdf = timed(lambda: render.pdf(html), repeat=2)
-    n = iter(range(1, 100))
-    publish_s, _ = timed(lambda: HANDLERS.execute(app, "publish_bulletin", request(
-        body={"kind": "monthly", "period": "2026-09", "replace": next(n) > 1}), OPERATOR))
-    assess_s, ranked = timed(lambda: HANDLERS.execute(app, "assessment", request(query={"period": "2026-09"}), OPERATOR))
-    xlsx_s, _ = timed(lambda: HANDLERS.execute(app, "assessment", request(query={"period": "2026-09", "format": "xlsx"}),
-                                               OPERATOR))
+    month = period_of("month", MONTH)
+    out: dict = {}
+    app.store.docs = app.store.bytes = 0
+    out["bulletin_compose_s"], content = timed(lambda: handlers.compose(app, month), repeat=1)
+    out["compose_read_docs"], out["compose_read_kb"] = app.store.docs, round(app.store.bytes / 1024)
+    doc = {"_id": "monthly-2026-09", "kind": "monthly", "title": app.config.title, "year": 2026, "number": 9,
+           "issue": "2026年第9期", "revision": 1, "generated_label": "2026年10月1日 10:00", "content": content}
+    out["bulletin_html_s"], html = timed(lambda: render.html(doc, issuer=app.config.issuer), repeat=1)
+    out["bulletin_pdf_s"], pdf = timed(lambda: render.pdf(html), repeat=1)
+    out["pdf_kb"] = round(len(pdf) / 1024)
+    out["bulletin_publish_s"], _ = timed(lambda: HANDLERS.execute(app, "publish_bulletin", request(
+        body={"kind": "monthly", "period": "2026-09", "replace": round_no > 0}), OPERATOR), repeat=1)
+    out["assessment_s"], ranked = timed(lambda: HANDLERS.execute(
+        app, "assessment", request(query={"period": "2026-09"}), OPERATOR), repeat=1)
+    out["assessment_xlsx_s"], _ = timed(lambda: HANDLERS.execute(
+        app, "assessment", request(query={"period": "2026-09", "format": "xlsx"}), OPERATOR), repeat=1)
+
     def stats(query: dict) -> dict:
         return HANDLERS.execute(app, "statistics", request(query={"period": "2026-09", **query}), OPERATOR)
-    by_unit_s, by_unit = timed(lambda: stats({"group_by": "unit", "measures": "dispatched,due_met,due_late"}))
-    by_place_s, by_place = timed(lambda: stats({"group_by": "district,category"}))
+    out["statistics_unit_s"], by_unit = timed(lambda: stats({"group_by": "unit",
+                                                             "measures": "dispatched,due_met,due_late"}), repeat=1)
+    out["statistics_district_x_category_s"], by_place = timed(lambda: stats({"group_by": "district,category"}),
+                                                              repeat=1)
     assert (by_unit["source"], by_place["source"]) == ("units", "places")
-    try:   # the fine cube: on the embedded server a month of a big city is more than one query should read
+    out.update(units_ranked=len(ranked["ranking"]), named_units=len(content["named_units"]),
+               hot_spots=len(content["hotspots"]["rises"]))
+    return out
+
+
+def cube_statistics(app: Bulletin) -> dict:
+    """A statistics query only the fine cube answers (category × unit), bounded to 5 minutes."""
+    try:
         with pymongo.timeout(300):
-            stats_s, cube_rows = timed(lambda: stats({"group_by": "category,unit",
-                                                      "measures": "dispatched,due_met,due_late"}), repeat=1)
-        cube_result: object = len(cube_rows["rows"])
-    except Exception as exc:  # noqa: BLE001 - reported, not fatal: the bulletin's figures are what this measures
-        stats_s, cube_result = None, f"{type(exc).__name__}: {exc}"[:120]
-    return {"tickets": size, "buckets_written": written, "load_s": load_s,
-            "machine_load_average": [round(x, 1) for x in os.getloadavg()],
-            "bulletin_compose_s": compose_s, "bulletin_html_s": html_s, "bulletin_pdf_s": pdf_s,
-            "bulletin_publish_s": publish_s, "pdf_kb": round(len(pdf) / 1024),
-            "assessment_s": assess_s, "assessment_xlsx_s": xlsx_s, "units_ranked": len(ranked["ranking"]),
-            "statistics_unit_s": by_unit_s, "statistics_district_x_category_s": by_place_s,
-            "statistics_category_x_unit_cube_s": stats_s, "statistics_cube_rows": cube_result,
-            "named_units": len(content["named_units"]), "hot_spots": len(content["hotspots"]["rises"])}
+            took, rows = timed(lambda: HANDLERS.execute(app, "statistics", request(query={
+                "period": "2026-09", "group_by": "category,unit", "measures": "dispatched,due_met,due_late"}),
+                OPERATOR), repeat=1)
+        return {"statistics_category_x_unit_cube_s": took, "statistics_cube_rows": len(rows["rows"])}
+    except Exception as exc:  # noqa: BLE001 - reported, not fatal
+        return {"statistics_category_x_unit_cube_s": None, "statistics_cube_error": f"{type(exc).__name__}"}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, nargs="+", default=[300_000, 3_000_000])
+    parser.add_argument("--rounds", type=int, default=5, help="measurement rounds, the sizes interleaved")
+    parser.add_argument("--cube", action="store_true", help="also write the fine cube and time a query on it")
     args = parser.parse_args()
-    results = []
-    for size in args.tickets:
-        if os.environ.get("MONGO_URI"):
-            uri, proc = os.environ["MONGO_URI"], None
-        else:
-            uri, proc = embedded_server()
-        try:
-            results.append(run(size, uri, f"bench_bulletin_{size}"))
-            print(json.dumps(results[-1], ensure_ascii=False), flush=True)
-        finally:
-            if proc is not None:
-                proc.terminate()
-                proc.wait(30)
+    if os.environ.get("MONGO_URI"):
+        uri, proc = os.environ["MONGO_URI"], None
+    else:
+        uri, proc = embedded_server()
+    try:
+        loaded = []
+        for size in args.tickets:
+            db_name = f"bench_bulletin_{size}"
+            client(uri).drop_database(db_name)
+            loaded.append(load(size, client(uri)[db_name], cube=args.cube))
+        rounds: dict[int, list[dict]] = {size: [] for size in args.tickets}
+        for r in range(args.rounds):   # interleaved: every size sees the same machine
+            for app, info in loaded:
+                rounds[info["tickets"]].append(measure(app, r))
+        for app, info in loaded:
+            runs = rounds[info["tickets"]]
+            result = {**info, "rounds": len(runs), "machine_load_average": [round(x, 1) for x in os.getloadavg()]}
+            for key in runs[0]:
+                values = [run[key] for run in runs]
+                if key.endswith("_s"):
+                    result[key] = {"min": min(values), "median": round(statistics.median(values), 3)}
+                else:
+                    result[key] = values[-1]
+            if args.cube:
+                result.update(cube_statistics(app))
+            print(json.dumps(result, ensure_ascii=False), flush=True)
+    finally:
+        if proc is not None:
+            proc.kill()
+            proc.wait(30)
 
 
 if __name__ == "__main__":

@@ -3,10 +3,19 @@
     .venv/bin/python bench/deadlines.py -n 1000000 -k 10000
 
 Starts its own in-memory embedded MongoDB server (or uses MONGO_URI), stores N running clocks whose
-timers are spread over six months with K due at the same instant, then measures the sla service's
-own tick (the code the timer entrypoint runs: find what is due by the index, fire each once with a
-versioned bulk write, stage the events) with the broker left out. Also measures working-day
-arithmetic per second.
+timers are spread over six months with K due at the same instant T, then runs the sla service's own
+timer rounds (the code its timer entrypoint runs) with the broker left out:
+
+- a round 30 s before T: prepares the K clocks into their timer runs (reads them by the due index,
+  computes each firing, stages the events) — LEAD ahead of the instant, as the service's 1 s rounds do;
+- the round at T: fires them (one versioned write per run); `fire_at_instant_seconds` is the headline;
+- the fold: the K clocks' own documents brought up to date (one versioned bulk write, after the fact);
+- a second round at T: nothing left;
+- and, on a second set of K clocks due at T + 1 day, the worst case: nothing prepared ahead (a replica
+  starting at the instant), prepare and fire in one round (`unprepared_fire_seconds`).
+
+Also measures working-day arithmetic per second and the server's CPU seconds per phase (the embedded
+server is one Python process: its CPU time is the store's work, whatever else the machine runs).
 """
 from __future__ import annotations
 
@@ -18,7 +27,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,12 +38,13 @@ from hotline_common.clock import FixedClock  # noqa: E402
 from hotline_common.mongo import client  # noqa: E402
 from hotline_common.outbox import Outbox  # noqa: E402
 from hotline_common.settings import Settings  # noqa: E402
+
 from services.sla.calendar_source import build_calendar  # noqa: E402
 from services.sla.domain import compute_deadline  # noqa: E402
-from services.sla.handlers import fire_timers  # noqa: E402
+from services.sla.handlers import fire_timers, fold_timers  # noqa: E402
 from services.sla.service import build  # noqa: E402
 
-UTC = timezone.utc
+UTC = UTC
 T0 = datetime(2026, 12, 1, 16, 0, tzinfo=UTC)  # Dec 2, 00:00 in Beijing
 
 
@@ -51,6 +61,23 @@ def embedded_server() -> tuple[str, subprocess.Popen]:
                 return f"mongodb://127.0.0.1:{port}/?retryWrites=false", proc
         time.sleep(0.1)
     raise RuntimeError("embedded server did not start")
+
+
+def server_cpu(proc: subprocess.Popen | None) -> float:
+    """CPU seconds the embedded server has used so far (0 when the store is not ours)."""
+    if proc is None:
+        return 0.0
+    fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(result: dict, name: str, proc, fn):
+    cpu, start = server_cpu(proc), time.perf_counter()
+    value = fn()
+    result[f"{name}_seconds"] = round(time.perf_counter() - start, 3)
+    if proc is not None:
+        result[f"{name}_server_cpu_seconds"] = round(server_cpu(proc) - cpu, 3)
+    return value
 
 
 def clock_doc(i: int, fire_at: datetime) -> dict:
@@ -99,7 +126,7 @@ def main() -> int:
         settings = Settings.from_env(env)
         database = client(uri)[settings.db_name("sla")]
         client(uri).drop_database(settings.db_name("sla"))
-        clock = FixedClock(T0)
+        clock = FixedClock(T0 - timedelta(seconds=30))
         sla = build(database=database, outbox=Outbox("sla", clock, None, database), settings=settings, clock=clock)
         sla.store.ensure_indexes()
 
@@ -109,8 +136,12 @@ def main() -> int:
         for i in range(args.n):
             if i < args.k:
                 fire_at = T0
-            else:  # spread over six months, none at T0
+            elif i < 2 * args.k:
+                fire_at = T0 + timedelta(days=1)
+            else:  # spread over six months, none at T0 or T0 + 1 day
                 fire_at = T0 + timedelta(minutes=rng.randrange(1, 180 * 24 * 60))
+                if fire_at == T0 + timedelta(days=1):
+                    fire_at += timedelta(minutes=1)
             batch.append(clock_doc(i, fire_at))
             if len(batch) == 10_000:
                 database.clocks.insert_many(batch, ordered=False)
@@ -119,27 +150,32 @@ def main() -> int:
             database.clocks.insert_many(batch, ordered=False)
         result["load_seconds"] = round(time.perf_counter() - start, 1)
 
-        start = time.perf_counter()
-        due = sla.store.due(T0, args.k + 1)
-        result["find_due_seconds"] = round(time.perf_counter() - start, 2)
+        due = timed(result, "find_due", proc, lambda: sla.store.due(T0, args.k + 1))
         assert len(due) == args.k, len(due)
 
-        start = time.perf_counter()
-        fired = fire_timers(sla)
-        result["find_and_fire_seconds"] = round(time.perf_counter() - start, 2)
+        ahead = timed(result, "prepare_ahead", proc, lambda: fire_timers(sla))   # T - 30 s: prepare, fire nothing
+        clock.set(T0)
+        fired = timed(result, "fire_at_instant", proc, lambda: fire_timers(sla))
+        result["fired_ahead"] = ahead
         result["fired"] = fired
-        result["fired_per_s"] = round(fired / result["find_and_fire_seconds"], 1)
+        result["fired_per_s"] = round(fired / max(result["fire_at_instant_seconds"], 1e-6), 1)
         result["events_staged"] = database.outbox.count_documents({})
-        start = time.perf_counter()
-        again = fire_timers(sla)
-        result["second_tick_fired"] = again
-        result["second_tick_seconds"] = round(time.perf_counter() - start, 3)
+        result["folded"] = timed(result, "fold", proc, lambda: fold_timers(sla))
+        result["second_tick_fired"] = timed(result, "second_tick", proc, lambda: fire_timers(sla))
+
+        # the worst case: K due at T + 1 day with nothing prepared (a replica starting at that instant)
+        clock.set(T0 + timedelta(days=1))
+        sla.last_sweep = 0.0
+        result["unprepared_fired"] = timed(result, "unprepared_fire", proc, lambda: fire_timers(sla))
+        timed(result, "unprepared_fold", proc, lambda: fold_timers(sla))
     finally:
         if proc:
             proc.terminate()
             proc.wait(10)
     print(json.dumps(result, indent=2))
-    return 0 if result.get("fired") == args.k and result.get("second_tick_fired") == 0 else 1
+    ok = result.get("fired") == args.k and result.get("second_tick_fired") == 0 \
+        and result.get("unprepared_fired") == args.k and result.get("fired_ahead") == 0
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

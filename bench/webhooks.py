@@ -194,9 +194,13 @@ def main() -> int:
 
         try:
             for phase in args.phases.split(","):
+                if phase == "none":
+                    while made:
+                        rpc.notify.delete_subscription(request(params={"subscription_id": made.pop()}), SUBSCRIBER)
+                    healthy.secret = None
                 if phase == "healthy" and healthy.secret is None:
                     healthy.secret = subscribe(healthy.url)["secret"]
-                if phase == "dead":
+                if phase == "dead" and len(made) < 2:
                     if healthy.secret is None:
                         healthy.secret = subscribe(healthy.url)["secret"]
                     subscribe(dead_url)
@@ -206,8 +210,9 @@ def main() -> int:
                 if phase != "none":
                     load.update(webhook_lag(healthy, load, settle=60))
                     load["webhooks_received"] = healthy.count - before
-                results[phase] = {k: v for k, v in load.items() if not k.startswith("_")}
-                print(phase, json.dumps(results[phase]), flush=True)
+                label = phase if phase not in results else f"{phase}#{sum(1 for k in results if k.startswith(phase)) + 1}"
+                results[label] = {k: v for k, v in load.items() if not k.startswith("_")}
+                print(label, json.dumps(results[label]), flush=True)
         finally:
             for sub_id in made:
                 try:

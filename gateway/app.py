@@ -18,6 +18,8 @@ from .auth import TokenVerifier, local_secret
 from .body import BodyLimits
 from .console import mount as mount_console
 from .middleware import Authentication, BodySize, Correlation
+from .open311 import mount as mount_open311
+from .progress import mount as mount_progress
 from .ratelimit import AddressLimit, Buckets, Policy, TokenLimit
 from .resources.health import Health, Metrics, Ready
 from .resources.route import RouteResource
@@ -60,6 +62,8 @@ def create_app(settings: Settings, rpc, verifier: TokenVerifier | None = None) -
     for path, routes in by_path(ROUTES).items():  # the one way a route is wired (gateway/routes.py)
         app.add_route(path, RouteResource(rpc, routes, limits))
     mount_console(app, settings)  # /console: the web console (static); /console/dev-token outside production
+    mount_progress(app, rpc)  # /v1/progress: the citizen's lookup (public, its own limit on misses, audited)
+    mount_open311(app, settings, rpc, verifier)  # /open311/v2: GeoReport v2 over the same RPCs (issue 15)
     return app
 
 

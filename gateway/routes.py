@@ -172,7 +172,10 @@ def _routes() -> list[Route]:
 ROUTES: list[Route] = _routes()
 
 # Commands of the services' handler tables that no route serves, each with the reason.
-INTERNAL: dict[tuple[str, str], str] = {}
+INTERNAL: dict[tuple[str, str], str] = {
+    ("intake", "progress_lookup"): "GET /v1/progress is served by gateway/progress.py: public (no token), with its "
+                                   "own limit on misses per address (issue 15)",
+}
 
 
 def by_path(routes: list[Route] = ROUTES) -> dict[str, dict[str, Route]]:

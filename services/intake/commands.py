@@ -191,6 +191,25 @@ class DuplicateCandidates(Command):
         return cmd
 
 
+# -- the citizen's progress lookup (issue 15) ----------------------------------------------------------
+
+@dataclass(frozen=True, kw_only=True)
+class ProgressLookup(Command):
+    """A citizen asks, without signing in, what became of their request: the ticket's number and the
+    last four digits of the phone it was registered with. `client` is the caller's address as the
+    gateway saw it (recorded, with the number and whether it matched: enumeration shows)."""
+    NAME: ClassVar[str] = "progress_lookup"
+    number: str
+    phone_last4: str
+    client: str = ""
+
+    @classmethod
+    def from_request(cls, req: dict[str, Any]) -> ProgressLookup:
+        values = load(s.PROGRESS_LOOKUP, req.get("query") or {})
+        client = (req.get("params") or {}).get("client")
+        return cls(**values, client=str(client or "")[:100])
+
+
 def _keyed(req: dict[str, Any]) -> dict[str, Any]:
     key = (req.get("params") or {}).get("key")
     if not isinstance(key, str) or not key:

@@ -36,7 +36,7 @@ __all__ = ["Catalog"]  # re-exported for the callers that build a ticket's rules
 
 TICKET_TYPES = {"consult": "咨询", "suggest": "建议", "help": "求助", "complain": "投诉", "report": "举报"}
 
-Channel = Literal["phone", "web", "app", "wechat", "external"]
+Channel = Literal["phone", "web", "app", "wechat", "external", "open311"]
 CHANNELS: tuple[str, ...] = get_args(Channel)
 
 Satisfaction = Literal["satisfied", "basically_satisfied", "unsatisfied"]
@@ -117,6 +117,7 @@ class ReplySummary:
     reply_no: str
     result: str
     replied_at: str | None
+    public_summary: str | None = None   # what the unit marked public (shown by the progress lookup)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -558,3 +559,33 @@ def _with_own_timeline(ticket: Ticket, events: list[Event], now: datetime, actor
         entries.append(timeline_entry(now, e.TYPE, own_label(e), actor.to_dict(), detail))
     return replace(ticket, timeline=(*ticket.timeline, *entries))
 
+
+
+# -- the citizen's progress lookup (issue 15) --------------------------------------------------------
+
+REPLY_RESULT_LABELS = {"solved": "已解决", "explained": "已解释说明", "invalid": "无效诉求"}
+
+
+def progress_matches(ticket: Ticket | None, number: str, phone_last4: str) -> bool:
+    """The ticket registered under this number with a phone ending in these four digits (an erased
+    contact matches nothing)."""
+    phone = ticket.citizen.phone if ticket is not None else ""
+    return (ticket is not None and ticket.number == number and len(phone) >= 4
+            and phone[-4:] == phone_last4)
+
+
+def progress(ticket: Ticket) -> dict[str, Any]:
+    """What the citizen may learn without signing in: the status, the unit, the deadline, the reply's
+    date and the summary the unit marked public (else only the result's label) — nothing else."""
+    status = Status.CLOSED if ticket.closed else ticket.status
+    reply = ticket.reply
+    return {
+        "number": ticket.number,
+        "status": status,
+        "status_label": STATUS_LABELS.get(status, status),
+        "unit": ticket.lead_unit.name if ticket.lead_unit else None,
+        "due_date": ticket.deadline.due_date if ticket.deadline else None,
+        "replied_at": reply.replied_at if reply else None,
+        "reply_summary": (reply.public_summary or REPLY_RESULT_LABELS.get(reply.result, reply.result))
+        if reply else None,
+    }

@@ -93,7 +93,7 @@ class TicketRegistered(Event):
     SOURCE: ClassVar[str] = "intake"
     ticket_id: str
     number: str
-    channel: Literal["phone", "web", "app", "wechat", "external"]
+    channel: Literal["phone", "web", "app", "wechat", "external", "open311"]
     type: TicketType
     category: str
     district: str

@@ -3,6 +3,7 @@ one table (`HANDLERS`) the nameko entrypoints are generated from. Events go out 
 outbox, in the same write as the change that causes them."""
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -63,6 +64,7 @@ from .commands import (
     ListTickets,
     MarkKey,
     MergeTicket,
+    ProgressLookup,
     RecordCallback,
     Register,
     UnmergeTicket,
@@ -174,6 +176,26 @@ def _visible(app: Intake, key: str, actor: Actor) -> domain.Ticket:
     if ticket is None or not domain.visible_to(ticket, actor):
         raise NotFound(f"ticket {key} not found")
     return ticket
+
+
+# -- the citizen's progress lookup (issue 15) -----------------------------------------------------------
+
+log = logging.getLogger(__name__)
+
+
+def progress_lookup(app: Intake, cmd: ProgressLookup, actor: Actor) -> dict:
+    """Public (no sign-in; the gateway limits misses per address): the ticket's progress when the
+    number and the phone's last four digits match, else not found — the same answer for a wrong
+    number and wrong digits. Every lookup is recorded (address, number, hit or miss; never the digits)."""
+    ticket = app.store.get(cmd.number)
+    hit = domain.progress_matches(ticket, cmd.number, cmd.phone_last4)
+    now = app.clock.now()
+    if app.privacy is not None:
+        app.privacy.audit.add_lookup(uuid.uuid4().hex, now, cmd.client, cmd.number, hit)
+    log.info("progress lookup from %s for %s: %s", cmd.client or "?", cmd.number, "hit" if hit else "miss")
+    if not hit or ticket is None:
+        raise NotFound(f"no ticket {cmd.number} with this phone")
+    return domain.progress(ticket)
 
 
 # -- R11 callback, R10 key tickets ----------------------------------------------------------------------
@@ -308,6 +330,8 @@ HANDLERS = Handlers(
         MergeTicket.NAME: (MergeTicket, merge),
         UnmergeTicket.NAME: (UnmergeTicket, unmerge),
         DuplicateCandidates.NAME: (DuplicateCandidates, duplicate_candidates),
+        # the citizen's progress lookup (issue 15): public, limited and audited
+        ProgressLookup.NAME: (ProgressLookup, progress_lookup),
         **knowledge.COMMANDS,
         # personal data (issue 10): a unit's recorded reveal of a contact, the audit, retention
         **privacy.COMMANDS,

@@ -135,3 +135,15 @@ KEY_TICKET = KeyTicketSchema()
 MERGE = MergeSchema()
 UNMERGE = UnmergeSchema()
 DUPLICATES = DuplicatesSchema()
+
+
+class ProgressLookupSchema(Schema):
+    """The citizen's progress lookup (issue 15): a ticket number and the phone's last four digits."""
+    class Meta:
+        unknown = RAISE
+
+    number = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9-]{4,40}$"))
+    phone_last4 = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{4}$"))
+
+
+PROGRESS_LOOKUP = ProgressLookupSchema()

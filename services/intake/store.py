@@ -125,7 +125,8 @@ def from_doc(doc: dict) -> Ticket:
         first_responsible=bool(doc.get("first_responsible")),
         dispatch_no=doc.get("dispatch_no"),
         round=doc.get("round") or 1,
-        reply=ReplySummary(reply_no=reply["reply_no"], result=reply["result"], replied_at=reply.get("replied_at"))
+        reply=ReplySummary(reply_no=reply["reply_no"], result=reply["result"], replied_at=reply.get("replied_at"),
+                           public_summary=reply.get("public_summary"))
         if reply else None,
         deadline=DeadlineSummary(**{**deadline, "provisional_years": tuple(deadline.get("provisional_years") or ())})
         if deadline else None,

@@ -126,7 +126,8 @@ def on_assignment_reviewed(e: AssignmentReviewed) -> ViewChange:
 
 def on_ticket_replied(e: TicketReplied) -> ViewChange:
     return _routing(e, "答复", {"reply_no": e.reply_no, "result": e.result},
-                    reply=ReplySummary(reply_no=e.reply_no, result=e.result, replied_at=e.replied_at))
+                    reply=ReplySummary(reply_no=e.reply_no, result=e.result, replied_at=e.replied_at,
+                                       public_summary=e.public_summary))
 
 
 def on_return_requested(e: ReturnRequested) -> ViewChange:

@@ -103,6 +103,7 @@ class Reply(Command):
     basis: str = ""
     invalid_reason: str = ""
     contacted_citizen: bool = False
+    public_summary: str = ""     # what the citizen's progress lookup may show (issue 15)
     expected_version: int | None = None
 
     @classmethod

@@ -636,7 +636,7 @@ def reply(a: Assignment, cmd: c.Reply, *, now: datetime, actor: Actor) -> tuple[
     state, event = _emit(state, TicketReplied, now=now, actor=actor, reply_no=reply_no, result=result,
                          contacted_citizen=document.contacted_citizen,
                          contributions=[co.unit_id for co in contributions], co_units_pending=list(pending),
-                         replied_at=instant(now))
+                         replied_at=instant(now), public_summary=cmd.public_summary.strip() or None)
     return state, [event]
 
 

@@ -220,6 +220,8 @@ class TicketReplied(RoutingEvent):
     contributions: list[str]
     co_units_pending: list[str]
     replied_at: Instant
+    public_summary: str | None = constrained(
+        None, description="the summary the unit marked public (the citizen's progress lookup shows it)")
 
 
 @register

@@ -52,6 +52,7 @@ class ReplySchema(Strict):
     basis = fields.String(load_default="", validate=validate.Length(max=4000))
     invalid_reason = fields.String(load_default="", validate=validate.Length(max=2000))
     contacted_citizen = JsonBoolean(load_default=False)
+    public_summary = fields.String(load_default="", validate=validate.Length(max=500))
 
 
 class ReturnSchema(Strict):

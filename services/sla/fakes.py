@@ -6,7 +6,8 @@ with the same `to_doc`/`from_doc`); tests/contract/test_sla_store.py runs one su
 from __future__ import annotations
 
 import copy
-from datetime import datetime
+import threading
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,8 +26,19 @@ from services.routing.events import AssignmentReopened, AssignmentState, LeadUni
 
 from .clock_admin import ClockAdmin
 from .domain import Clock, ExtensionRow
-from .handlers import HANDLERS, Calendars, Sla, fire_timers, load_policy
-from .store import changes_of, extension_rows, from_doc, to_doc
+from .handlers import HANDLERS, Calendars, Sla, fire_timers, fold_timers, load_policy
+from .store import (
+    FireResult,
+    changes_of,
+    extension_rows,
+    from_doc,
+    hold_tag,
+    needs_run,
+    run_entry,
+    run_id,
+    run_key,
+    to_doc,
+)
 
 
 class FakeSlaStore:
@@ -34,6 +46,9 @@ class FakeSlaStore:
         self.clocks = MemoryAggregates("clocks", outbox)
         self.calendar: dict[int, dict] = {}
         self.revision = 0
+        self.runs: dict[str, dict] = {}      # timer runs, as store.SlaStore keeps them in `timer_runs`
+        self.horizon: datetime | None = None
+        self._lock = threading.Lock()
 
     def ensure_indexes(self) -> None:
         pass
@@ -42,15 +57,56 @@ class FakeSlaStore:
         pass
 
     # -- clocks
-    def get(self, key: str) -> Clock | None:
+    def get(self, key: str, now: datetime | None = None) -> Clock | None:
         doc = self.clocks.get(key) or self.clocks.find_one({"number": key})
+        if not doc:
+            return None
+        clock = from_doc(doc)
+        if clock.next_fire_at is not None and (now is None or clock.next_fire_at <= now):
+            return self._fold_one(clock) or clock
+        return clock
+
+    def _fold_one(self, clock: Clock) -> Clock | None:
+        assert clock.next_fire_at is not None
+        run = self.runs.get(run_id(clock.next_fire_at, clock.ticket_id))
+        if not run or run["status"] != "fired" or (run["keys"].get(clock.ticket_id) or {}).get("v") != clock.version:
+            return None
+        entry = run["entries"][clock.ticket_id]
+        self._apply([(clock.ticket_id, clock.version, entry["changes"])])
+        doc = self.clocks.get(clock.ticket_id)
         return from_doc(doc) if doc else None
+
+    def _apply(self, items) -> int:
+        applied = 0
+        for tid, version, changes in items:
+            try:
+                self.clocks.update(tid, changes, version=version)
+                applied += 1
+            except (StaleVersion, NotFound):
+                pass
+        return applied
 
     def add(self, clock: Clock, events, cause: str) -> Applied:
         return self.clocks.insert(to_doc(clock), events, cause=cause)
 
-    def save(self, clock: Clock, events, *, cause: str | None = None) -> Applied:
+    def save(self, clock: Clock, events, *, cause: str | None = None, was: Clock | None = None) -> Applied:
+        if was is not None and was.next_fire_at is not None:
+            self._hold(was)
         return self.clocks.update(clock.ticket_id, changes_of(clock), events, version=clock.version, cause=cause)
+
+    def _hold(self, was: Clock) -> None:
+        assert was.next_fire_at is not None
+        rid = run_id(was.next_fire_at, was.ticket_id)
+        with self._lock:
+            run = self.runs.setdefault(rid, _new_run(was.next_fire_at))
+            if run["status"] == "open":
+                run["keys"].pop(was.ticket_id, None)
+                if hold_tag(was) not in run["holds"]:
+                    run["holds"].append(hold_tag(was))
+                run["version"] += 1
+                return
+        if self._fold_one(was) is not None:
+            raise StaleVersion(f"clock {was.ticket_id}: a timer fired", {"current_version": was.version + 1})
 
     def save_many(self, items: list[tuple[Clock, list]]) -> list[str]:
         # like the real store: a firing's event ids derive from the version it starts from
@@ -68,6 +124,70 @@ class FakeSlaStore:
         docs = [d for d in self.clocks.find({"next_fire_at": {"$ne": None}}) if as_utc(d["next_fire_at"]) <= now]
         docs.sort(key=lambda d: d["next_fire_at"])
         return [from_doc(d) for d in docs[:limit]]
+
+    # -- timer runs
+    def pending(self, after: datetime | None, until: datetime) -> list[tuple[Clock, str | None]]:
+        docs = [d for d in self.clocks.find({"next_fire_at": {"$ne": None}})
+                if as_utc(d["next_fire_at"]) <= until and (after is None or as_utc(d["next_fire_at"]) > after)]
+        docs.sort(key=lambda d: d["next_fire_at"])
+        return self.placed([from_doc(d) for d in docs])
+
+    def placed(self, clocks: list[Clock]) -> list[tuple[Clock, str | None]]:
+        clocks = [c for c in clocks if c.next_fire_at is not None]
+        return needs_run(clocks, copy.deepcopy(self.runs))
+
+    def prepare(self, entries: list[tuple[str, datetime, Clock, Clock, list]], now: datetime) -> list[Clock]:
+        late: list[Clock] = []
+        with self._lock:
+            for rid, at, before, after, events in entries:
+                entry = run_entry(before, after, events, service=self.clocks.outbox.service, at=max(at, now))
+                run = self.runs.setdefault(rid, _new_run(at))
+                if run["status"] != "open":
+                    late.append(before)
+                elif (run["keys"].get(before.ticket_id) or {}).get("v") != before.version \
+                        and hold_tag(before) not in run["holds"]:
+                    run["entries"][before.ticket_id] = entry
+                    run["keys"][before.ticket_id] = run_key(entry)
+                    run["version"] += 1
+        return late
+
+    def fire_runs(self, now: datetime) -> FireResult:
+        result, committed = FireResult(), []
+        with self._lock:
+            for rid, run in sorted(self.runs.items(), key=lambda item: item[1]["at"]):
+                if run["status"] == "open" and run["at"] <= now:
+                    run.update(status="fired", version=run["version"] + 1)
+                    committed.append((rid, run))
+        for rid, run in committed:
+            self.clocks.outbox.committed("timer_runs", rid, [env for tid in run["keys"]
+                                                             for env in run["entries"][tid]["envelopes"]])
+            result.add(run["keys"])
+        return result
+
+    def fold_runs(self, limit: int = 20_000) -> int:
+        folded = 0
+        for run in list(self.runs.values()):
+            if run["status"] == "fired":
+                self._apply([(tid, run["entries"][tid]["v"], run["entries"][tid]["changes"]) for tid in run["keys"]])
+                folded += len(run["keys"])
+                run.update(status="folded", entries={})
+        return folded
+
+    def fold(self, ticket_ids: list[str]) -> list[Clock]:
+        return [clock for clock in (self.get(tid) for tid in ticket_ids) if clock is not None]
+
+    def prepared_through(self) -> datetime | None:
+        return self.horizon
+
+    def advance_horizon(self, seen: datetime | None, to: datetime) -> bool:
+        if self.horizon != seen:
+            return False
+        self.horizon = to
+        return True
+
+    def rearm(self, at: datetime) -> None:
+        if self.horizon is not None and self.horizon >= at:
+            self.horizon = at - timedelta(microseconds=1)
 
     def running_provisional(self, years: list[int] | None = None) -> list[Clock]:
         docs = self.clocks.find({"state": "running"})
@@ -91,6 +211,10 @@ class FakeSlaStore:
 
     def calendar_revision(self) -> int:
         return self.revision
+
+
+def _new_run(at: datetime) -> dict:
+    return {"at": as_utc(at), "status": "open", "version": 0, "entries": {}, "keys": {}, "holds": []}
 
 
 class MemoryClockState:
@@ -142,7 +266,10 @@ class SlaKit:
                                                  event_id=event_id))
 
     def tick(self, **kwargs) -> int:
-        return fire_timers(self.app, **kwargs)
+        """One round of the timer entrypoint: fire and prepare, then fold the fired runs in."""
+        fired = fire_timers(self.app, **kwargs)
+        fold_timers(self.app)
+        return fired
 
     def published(self, event_cls: type[Event] | None = None) -> list[dict]:
         return self.outbox.of(event_cls) if event_cls else list(self.outbox.published)

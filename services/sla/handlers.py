@@ -84,6 +84,7 @@ class Sla:
     policy: domain.Policy
     calendars: Calendars
     clock_admin: ClockAdmin
+    last_sweep: float = 0.0   # when this replica last looked at everything due (monotonic seconds)
 
     @property
     def calendar(self) -> WorkCalendar:
@@ -194,9 +195,6 @@ def _deadline_note(clock: Clock) -> None:
 
 # -- timers: prepared into runs ahead of their instant, fired by one write per run (see store.py) --------
 
-_last_sweep: dict[int, float] = {}
-
-
 def fire_timers(app: Sla, max_events: int = MAX_EVENTS_PER_WRITE) -> int:
     """Fire every timer due now and prepare those due within LEAD; returns how many clocks fired.
 
@@ -209,9 +207,9 @@ def fire_timers(app: Sla, max_events: int = MAX_EVENTS_PER_WRITE) -> int:
     cmd = c.FireTimers(max_events=max_events)
     fired = _fired(app.store.fire_runs(now))
     seen = app.store.prepared_through()
-    sweep = seen is None or time.monotonic() - _last_sweep.get(id(app), 0.0) >= SWEEP_SECONDS
+    sweep = seen is None or time.monotonic() - app.last_sweep >= SWEEP_SECONDS
     if sweep:
-        _last_sweep[id(app)] = time.monotonic()
+        app.last_sweep = time.monotonic()
     horizon = now + LEAD
     todo = app.store.pending(None if sweep else seen, horizon)
     for _ in range(MAX_ROUNDS):
@@ -231,19 +229,21 @@ def fire_timers(app: Sla, max_events: int = MAX_EVENTS_PER_WRITE) -> int:
         for clock in late:  # its run fired meanwhile without it: fire it on its own if due
             if clock.next_fire_at is not None and clock.next_fire_at <= now:
                 alone.append(domain.fire(clock, cmd, now=now, actor=SYSTEM_ACTOR, calendar=app.calendar))
+        behind: list[str] = []
         if alone:
-            applied = app.store.save_many(alone)
+            applied = set(app.store.save_many(alone))
             fired += len(applied)
             for clock, events in alone:
                 if clock.ticket_id in applied:
                     _count(e.TYPE for e in events)
+                    if clock.next_fire_at is not None and clock.next_fire_at <= now:
+                        behind.append(clock.ticket_id)
         result = app.store.fire_runs(now)
         fired += _fired(result)
-        behind = app.store.fold(result.behind) + [clock for clock, _ in alone
-                                                    if clock.next_fire_at is not None and clock.next_fire_at <= now]
+        behind += result.behind
         if not behind:
             break
-        todo = [(clock, rid) for clock, rid in app.store.pending_of(behind)]
+        todo = app.store.placed(app.store.fold(behind))
     app.store.advance_horizon(seen, horizon)
     return fired
 
@@ -254,7 +254,7 @@ def fold_timers(app: Sla) -> int:
 
 
 def _fired(result) -> int:
-    _count(t.split(".")[-2] if t.count(".") > 1 else t for t in result.types)
+    _count(result.types)
     return result.fired
 
 

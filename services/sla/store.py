@@ -39,7 +39,8 @@ from .domain import Clock, Extension, ExtensionRow, Fired, PastRound
 
 CALENDAR_META = "calendar"
 HORIZON_META = "timer_horizon"
-RUNS = "timer_runs"
+RUNS = "timer_runs"                # one small document per (instant, partition): members, holds, status
+RUN_ENTRIES = "timer_run_entries"  # and one with what firing its members does (changes, events)
 PARTS = 16                # runs per instant: ~600 clocks each at 10,000 due at once (documents well under 16 MB)
 RESTAGE_SECONDS = 60.0    # a run prepared longer ago than this re-stages its events when it fires (the
                           # outbox sweeper drops staged events it cannot match after 120 s)
@@ -131,16 +132,23 @@ def hold_tag(clock: Clock) -> str:
 
 
 def run_entry(before: Clock, after: Clock, events: list, *, service: str, at: datetime) -> dict:
-    """A clock's part of a run: fired from `before` at `at`, the changes and the events it makes.
-    Event ids derive from the version it fires from, as `save_many` does: the same firing, the same ids."""
+    """A clock's part of a run: fired from `before` at `at`, the changes it makes and its events. Event
+    ids derive from the version it fires from, as `save_many`'s do: the same firing, the same ids."""
     envelopes = [envelope(e, source_service=service, time=at,
                           event_id=derived_event_id(f"v{before.version}", before.ticket_id, i, e.full_type()))
                  for i, e in enumerate(events)]
-    return {"v": before.version, "changes": changes_of(after), "envelopes": envelopes,
+    old, new = changes_of(before), changes_of(after)
+    return {"v": before.version, "changes": {k: v for k, v in new.items() if old.get(k) != v}, "envelopes": envelopes,
             "behind": after.next_fire_at is not None and after.next_fire_at <= at}
 
 
-def placed(clocks: list[Clock], runs: dict[str, dict]) -> list[tuple[Clock, str | None]]:
+def run_key(entry: dict) -> dict:
+    """What the run document itself keeps of an entry (small: the run's versioned writes stay cheap)."""
+    return {"v": entry["v"], "ids": [e["id"] for e in entry["envelopes"]],
+            "types": [e["type"] for e in entry["envelopes"]], "behind": entry["behind"]}
+
+
+def needs_run(clocks: list[Clock], runs: dict[str, dict]) -> list[tuple[Clock, str | None]]:
     """Which of these clocks still need a run, and which run: (clock, run id), or (clock, None) when its
     run has fired without this version (fire it on its own). Left out: clocks their run has already
     (prepared, or fired and not folded in yet) and clocks a writer holds out of an open run."""
@@ -151,7 +159,7 @@ def placed(clocks: list[Clock], runs: dict[str, dict]) -> list[tuple[Clock, str 
         run = runs.get(rid)
         if run is None:
             out.append((clock, rid))
-        elif (run.get("keys") or {}).get(clock.ticket_id) == clock.version:
+        elif ((run.get("keys") or {}).get(clock.ticket_id) or {}).get("v") == clock.version:
             continue
         elif run["status"] == "open":
             if hold_tag(clock) not in (run.get("holds") or ()):
@@ -170,11 +178,11 @@ class FireResult:
         self.types: list[str] = []
         self.behind: list[str] = []
 
-    def add(self, entries: dict) -> None:
-        self.fired += len(entries)
-        for tid, entry in entries.items():
-            self.types.extend(e["type"] for e in entry["envelopes"])
-            if entry.get("behind"):
+    def add(self, keys: dict) -> None:
+        self.fired += len(keys)
+        for tid, key in keys.items():
+            self.types.extend(key["types"])
+            if key["behind"]:
                 self.behind.append(tid)
 
 
@@ -198,6 +206,7 @@ class SlaStore:
     def __init__(self, database, outbox):
         self.db = database
         self.clocks = AggregateCollection(database.clocks, outbox)
+        self._prepared: dict[str, dict[str, list]] = {}  # run id -> ticket id -> envelopes prepared here
 
     def ensure_indexes(self) -> None:
         c = self.db.clocks
@@ -229,13 +238,15 @@ class SlaStore:
     def _fold_one(self, clock: Clock) -> Clock | None:
         """Apply a fired run's changes to this clock, if it fired this version; the clock after."""
         assert clock.next_fire_at is not None
-        run = self.db[RUNS].find_one({"_id": run_id(clock.next_fire_at, clock.ticket_id), "status": "fired"},
-                                     {f"entries.{clock.ticket_id}": 1})
-        entry = ((run or {}).get("entries") or {}).get(clock.ticket_id)
-        if not entry or entry["v"] != clock.version:
+        rid, tid = run_id(clock.next_fire_at, clock.ticket_id), clock.ticket_id
+        run = self.db[RUNS].find_one({"_id": rid, "status": "fired"}, {f"keys.{tid}": 1})
+        if ((run or {}).get("keys", {}).get(tid) or {}).get("v") != clock.version:
             return None
-        self.clocks.apply_many_versioned([(clock.ticket_id, clock.version, entry["changes"])])
-        doc = self.db.clocks.find_one({"_id": clock.ticket_id}, HIDDEN)
+        entry = ((self.db[RUN_ENTRIES].find_one({"_id": rid}, {f"entries.{tid}": 1}) or {}).get("entries") or {}).get(tid)
+        if entry is None or entry["v"] != clock.version:
+            return None
+        self.clocks.apply_many_versioned([(tid, clock.version, entry["changes"])])
+        doc = self.db.clocks.find_one({"_id": tid}, HIDDEN)
         return from_doc(doc) if doc else None
 
     def add(self, clock: Clock, events, cause: str) -> Applied:
@@ -257,7 +268,7 @@ class SlaStore:
         try:
             self.db[RUNS].update_one(
                 {"_id": rid, "status": "open"},
-                {"$unset": {f"entries.{tid}": "", f"keys.{tid}": ""}, "$addToSet": {"holds": hold_tag(was)},
+                {"$unset": {f"keys.{tid}": ""}, "$addToSet": {"holds": hold_tag(was)},
                  "$inc": {"version": 1}, "$setOnInsert": {"at": was.next_fire_at, "prepared_at": utcnow()}},
                 upsert=True)
             return
@@ -283,14 +294,19 @@ class SlaStore:
         with the run to prepare it in; None when that run fired without it (a writer held it, or it
         came late): fire that clock on its own."""
         query: dict = {"$lte": until} if after is None else {"$gt": after, "$lte": until}
-        clocks = [from_doc(d) for d in self.db.clocks.find({"next_fire_at": query}, HIDDEN).sort("next_fire_at", ASCENDING)]
+        return self.placed([from_doc(d) for d in self.db.clocks.find({"next_fire_at": query}, HIDDEN)
+                            .sort("next_fire_at", ASCENDING)])
+
+    def placed(self, clocks: list[Clock]) -> list[tuple[Clock, str | None]]:
+        """`needs_run` with the runs these clocks' timers belong to read from the store."""
+        clocks = [c for c in clocks if c.next_fire_at is not None]
         ids = sorted({run_id(c.next_fire_at, c.ticket_id) for c in clocks if c.next_fire_at is not None})
         runs: dict[str, dict] = {}
         for start in range(0, len(ids), 200):  # small `$in` lists: the embedded server's `$in` is O(n) per document
             for run in self.db[RUNS].find({"_id": {"$in": ids[start:start + 200]}},
                                           {"status": 1, "keys": 1, "holds": 1}):
                 runs[run["_id"]] = run
-        return placed(clocks, runs)
+        return needs_run(clocks, runs)
 
     def prepare(self, entries: list[tuple[str, datetime, Clock, Clock, list]], now: datetime) -> list[Clock]:
         """Put clocks into their runs: [(run id, instant, clock as read, clock after firing, events)].
@@ -299,10 +315,14 @@ class SlaStore:
         service = getattr(self.clocks.outbox, "service", "sla")
         by_run: dict[str, list] = {}
         for rid, at, before, after, events in entries:
-            by_run.setdefault(rid, []).append((at, before, run_entry(before, after, events, service=service, at=max(at, now))))
-        self.clocks.outbox.stage_many([(RUNS, rid, item[2]["envelopes"]) for rid, items in by_run.items() for item in items])
+            by_run.setdefault(rid, []).append((at, before, run_entry(before, after, events, service=service,
+                                                                     at=max(at, now))))
+        self.clocks.outbox.stage_many([(RUNS, rid, e["envelopes"]) for rid, items in by_run.items() for _, _, e in items])
         late: list[Clock] = []
         for rid, items in by_run.items():
+            # what firing does first (a member without its entry cannot be), then the members
+            self.db[RUN_ENTRIES].update_one({"_id": rid}, {"$set": {f"entries.{b.ticket_id}": e for _, b, e in items}},
+                                            upsert=True)
             late.extend(self._put(rid, items))
         return late
 
@@ -311,11 +331,11 @@ class SlaStore:
         for _ in range(20):
             run = runs.find_one({"_id": rid}, {"version": 1, "status": 1, "keys": 1, "holds": 1})
             if run is None:
-                doc = {"_id": rid, "at": items[0][0], "status": "open", "version": 1, "prepared_at": utcnow(),
-                       "entries": {b.ticket_id: e for _, b, e in items}, "keys": {b.ticket_id: b.version for _, b, e in items},
-                       "holds": []}
                 try:
-                    runs.insert_one(doc)
+                    runs.insert_one({"_id": rid, "at": items[0][0], "status": "open", "version": 1,
+                                     "prepared_at": utcnow(), "holds": [],
+                                     "keys": {b.ticket_id: run_key(e) for _, b, e in items}})
+                    self._remember(rid, items)
                     return []
                 except DuplicateKeyError:
                     continue
@@ -323,57 +343,70 @@ class SlaStore:
                 self._discard([e for _, _, e in items])
                 return [b for _, b, _ in items]
             keys, holds = run.get("keys") or {}, set(run.get("holds") or ())
-            new = [(b, e) for _, b, e in items if keys.get(b.ticket_id) != b.version and hold_tag(b) not in holds]
+            new = [(b, e) for _, b, e in items
+                   if (keys.get(b.ticket_id) or {}).get("v") != b.version and hold_tag(b) not in holds]
             self._discard([e for _, b, e in items if hold_tag(b) in holds])
             if not new:
                 return []
-            changes: dict = {}
-            for b, e in new:
-                changes[f"entries.{b.ticket_id}"] = e
-                changes[f"keys.{b.ticket_id}"] = b.version
             if runs.update_one({"_id": rid, "version": run["version"], "status": "open"},
-                               {"$set": changes, "$inc": {"version": 1}}).matched_count:
+                               {"$set": {f"keys.{b.ticket_id}": run_key(e) for b, e in new},
+                                "$inc": {"version": 1}}).matched_count:
+                self._remember(rid, [(None, b, e) for b, e in new])
                 return []
         raise StaleVersion(f"timer run {rid} kept changing")
+
+    def _remember(self, rid: str, items) -> None:
+        """The prepared events, for the relay when this replica fires the run (else the sweeper sends them)."""
+        self._prepared.setdefault(rid, {}).update({b.ticket_id: e["envelopes"] for _, b, e in items})
 
     def _discard(self, entries: list[dict]) -> None:
         self.clocks.outbox.discard([env for e in entries for env in e["envelopes"]])
 
     def fire_runs(self, now: datetime) -> FireResult:
-        """Commit every run due by `now`: one versioned write each records its event ids (the commit
-        point the outbox's sweeper checks) and hands the events to the relay."""
+        """Commit every run due by `now`: one versioned write of its small document each, recording the
+        event ids (what the outbox's sweeper checks: they are published iff this write happened), then
+        the events to the relay."""
         result = FireResult()
         runs = self.db[RUNS]
-        for run in list(runs.find({"status": "open", "at": {"$lte": now}})):
+        for run in list(runs.find({"status": "open", "at": {"$lte": now}}, {"holds": 0})):
             for _ in range(20):
-                entries = run.get("entries") or {}
-                envelopes = [env for entry in entries.values() for env in entry["envelopes"]]
-                done = runs.update_one(
-                    {"_id": run["_id"], "version": run["version"], "status": "open"},
-                    {"$set": {"status": "fired", "fired_at": now, "event_ids": [e["id"] for e in envelopes]},
-                     "$inc": {"version": 1}})
+                keys = run.get("keys") or {}
+                ids = [i for key in keys.values() for i in key["ids"]]
+                done = runs.update_one({"_id": run["_id"], "version": run["version"], "status": "open"},
+                                       {"$set": {"status": "fired", "fired_at": now, "event_ids": ids},
+                                        "$inc": {"version": 1}})
                 if done.matched_count:
-                    if (utcnow() - as_utc(run["prepared_at"])).total_seconds() > RESTAGE_SECONDS:
-                        self.clocks.outbox.stage_many([(RUNS, run["_id"], envelopes)])
-                    self.clocks.outbox.committed(RUNS, run["_id"], envelopes)
-                    result.add(entries)
+                    self._relay(run, keys)
+                    result.add(keys)
                     break
-                run = runs.find_one({"_id": run["_id"]})
+                run = runs.find_one({"_id": run["_id"]}, {"holds": 0})
                 if run is None or run["status"] != "open":
                     break
         return result
 
+    def _relay(self, run: dict, keys: dict) -> None:
+        prepared = self._prepared.pop(run["_id"], {})
+        if any(prepared.get(tid) is None for tid in keys):  # prepared by another replica: read them
+            entries = (self.db[RUN_ENTRIES].find_one({"_id": run["_id"]}) or {}).get("entries") or {}
+            prepared = {tid: e["envelopes"] for tid, e in entries.items()}
+        envelopes = [env for tid, key in keys.items() for env in prepared.get(tid, ()) if env["id"] in key["ids"]]
+        if (utcnow() - as_utc(run["prepared_at"])).total_seconds() > RESTAGE_SECONDS:
+            self.clocks.outbox.stage_many([(RUNS, run["_id"], envelopes)])  # the sweeper may have dropped them
+        self.clocks.outbox.committed(RUNS, run["_id"], envelopes)
+
     def fold_runs(self, limit: int = 20_000) -> int:
-        """Bring the clocks of fired runs up to date (one versioned bulk write per run); returns how
-        many clocks that was. A clock a writer moved on already had its firing folded in."""
+        """Bring the clocks of fired runs up to date (versioned bulk writes); returns how many clocks
+        that was. A clock a writer moved on already had its firing folded in."""
         folded = 0
-        runs = self.db[RUNS]
-        for run in list(runs.find({"status": "fired"}, {"entries": 1})):
-            entries = run.get("entries") or {}
-            self.clocks.apply_many_versioned([(tid, e["v"], e["changes"]) for tid, e in entries.items()])
-            runs.update_one({"_id": run["_id"], "status": "fired"},
-                            {"$set": {"status": "folded", "folded_at": utcnow()}, "$unset": {"entries": ""}})
-            folded += len(entries)
+        for run in list(self.db[RUNS].find({"status": "fired"}, {"keys": 1})):
+            keys = run.get("keys") or {}
+            entries = (self.db[RUN_ENTRIES].find_one({"_id": run["_id"]}) or {}).get("entries") or {}
+            self.clocks.apply_many_versioned([(tid, e["v"], e["changes"]) for tid, e in entries.items()
+                                              if (keys.get(tid) or {}).get("v") == e["v"]])
+            self.db[RUNS].update_one({"_id": run["_id"], "status": "fired"},
+                                     {"$set": {"status": "folded", "folded_at": utcnow()}})
+            self.db[RUN_ENTRIES].delete_one({"_id": run["_id"]})
+            folded += len(keys)
             if folded >= limit:
                 break
         return folded

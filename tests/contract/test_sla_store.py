@@ -8,6 +8,7 @@ import pytest
 from hotline_common.actors import SYSTEM_ACTOR, Actor
 from hotline_common.errors import StaleVersion
 from hotline_common.testing import FixedClock, RecordingOutbox
+from hotline_common.timeutil import iso
 
 from services.sla import commands as c
 from services.sla import domain as d
@@ -171,3 +172,91 @@ def test_calendar_overrides_and_their_revision(store):
     assert store.put_calendar_override(2027, {**document, "holidays": []}) == 2
     assert store.bump_calendar() == 3 and store.calendar_revision() == 3
     assert store.calendar_overrides() == [{**document, "holidays": [], "_id": 2027}]
+
+
+# -- timer runs: prepared ahead, fired by one write per run, folded in afterwards ---------------------------
+
+def prepare(store, now, until, max_events=50):
+    """What sla's timer does ahead of an instant: the clocks due by `until`, fired from their instant."""
+    entries = []
+    for x, rid in store.pending(None, until):
+        assert rid is not None
+        after, events = d.fire(x, c.FireTimers(max_events=max_events), now=max(x.next_fire_at, now),
+                               actor=SYSTEM_ACTOR, calendar=CAL)
+        entries.append((rid, x.next_fire_at, x, after, events))
+    return store.prepare(entries, now)
+
+
+def test_a_run_prepared_ahead_fires_once_at_its_instant_and_is_folded_in(store, outbox):
+    one, two = stored(store, at(2026, 11, 2, 9), 1), stored(store, at(2026, 11, 2, 9), 2)   # due soon Nov 4, 00:00
+    instant = one.next_fire_at
+    assert prepare(store, instant - timedelta(seconds=30), instant) == []
+    assert store.pending(None, instant) == []                                  # prepared: not again
+    before = len(outbox.published)
+    assert store.fire_runs(instant - timedelta(seconds=1)).fired == 0          # not before its instant
+    result = store.fire_runs(instant)
+    assert result.fired == 2 and result.types == [ev.DeadlineDueSoon.full_type()] * 2 and result.behind == []
+    assert store.fire_runs(instant).fired == 0                                  # once
+    fired = outbox.published[before:]
+    assert [e["type"] for e in fired] == [ev.DeadlineDueSoon.full_type()] * 2
+    assert {e["time"] for e in fired} == {iso(instant)}                          # fired at its instant
+    assert store.get("t1").fired.due_soon and store.get("t1").version == 2   # folded in on read
+    assert store.fold_runs() == 2 and store.fold_runs() == 0
+    assert store.get("t2").fired.due_soon and store.get("t2").next_fire_kind == "overdue"
+    assert store.pending(None, instant + timedelta(hours=1)) == []             # next: the overdue, next day
+    assert [x.ticket_id for x, _ in store.pending(None, two.due_at)] == ["t1", "t2"]
+
+
+def test_a_writer_holds_a_prepared_clock_out_of_its_run(store, outbox):
+    one = stored(store, at(2026, 11, 2, 9), 1)
+    stored(store, at(2026, 11, 2, 9), 2)
+    instant = one.next_fire_at
+    prepare(store, instant - timedelta(seconds=30), instant)
+    done, events = d.stop_on_reply(one, replied(instant - timedelta(seconds=5)), now=instant - timedelta(seconds=5),
+                                   actor=SYSTEM_ACTOR)
+    assert store.save(done, events, was=one)                                    # held, then written
+    result = store.fire_runs(instant)
+    assert result.fired == 1 and store.get("t1").state == "met" and not store.get("t1").fired.due_soon
+    assert [e["subject"] for e in outbox.published if e["type"] == ev.DeadlineDueSoon.full_type()] == [
+        "AS20261102000002"]
+
+
+def test_a_writer_late_for_a_fired_run_re_reads_the_clock_with_the_firing_in(store):
+    one = stored(store, at(2026, 11, 2, 9), 1)
+    instant = one.next_fire_at
+    prepare(store, instant - timedelta(seconds=30), instant)
+    store.fire_runs(instant)
+    done, events = d.stop_on_reply(one, replied(instant + timedelta(hours=1)), now=instant + timedelta(hours=1),
+                                   actor=SYSTEM_ACTOR)
+    with pytest.raises(StaleVersion):
+        store.save(done, events, was=one)                                       # read before the run fired
+    fresh = store.get("t1")
+    assert fresh.fired.due_soon and fresh.event_seq == 2
+    again, events = d.stop_on_reply(fresh, replied(instant + timedelta(hours=1)), now=instant + timedelta(hours=1),
+                                    actor=SYSTEM_ACTOR)
+    assert store.save(again, events, was=fresh)
+    assert store.get("t1").state == "met" and store.get("t1").event_seq == 3
+    assert store.fold_runs() == 1 and store.get("t1").state == "met"            # the writer's version stands
+
+
+def test_a_clock_whose_run_fired_without_it_is_fired_on_its_own(store):
+    one = stored(store, at(2026, 11, 2, 9), 1)
+    instant = one.next_fire_at
+    store.save(replace(one, unit_leaders=("someone",)), [], was=one)             # a writer held t1@1 (no run yet)
+    assert store.fire_runs(instant).fired == 0                                  # the run: nothing in it
+    ((late, rid),) = store.pending(None, instant)
+    assert late.ticket_id == "t1" and late.version == 2 and rid is None         # its run fired: on its own
+    fired = d.fire(late, c.FireTimers(), now=instant, actor=SYSTEM_ACTOR, calendar=CAL)
+    assert store.save_many([fired]) == ["t1"] and store.get("t1").fired.due_soon
+
+
+def test_the_prepared_horizon_moves_forward_and_a_writer_pulls_it_back(store):
+    assert store.prepared_through() is None
+    assert store.advance_horizon(None, at(2026, 11, 4))
+    assert not store.advance_horizon(None, at(2026, 11, 5))                     # another replica was first
+    assert store.advance_horizon(at(2026, 11, 4), at(2026, 11, 5))
+    store.rearm(at(2026, 11, 6))                                                # beyond: nothing to do
+    assert store.prepared_through() == at(2026, 11, 5)
+    store.rearm(at(2026, 11, 4, 12))
+    assert store.prepared_through() < at(2026, 11, 4, 12)
+    assert not store.advance_horizon(at(2026, 11, 5), at(2026, 11, 6))          # moved since read

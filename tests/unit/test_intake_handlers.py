@@ -49,7 +49,7 @@ def published(app):
 def test_the_table_names_intakes_rpcs():
     assert sorted(HANDLERS.commands) == [
         "apply_retention", "approve_knowledge", "callback", "create_knowledge", "duplicate_candidates", "get_knowledge",
-        "get_ticket", "list_knowledge", "list_reveals", "list_tickets", "mark_key", "merge", "register",
+        "get_ticket", "list_knowledge", "list_reveals", "list_tickets", "mark_key", "merge", "progress_lookup", "register",
         "retire_knowledge", "reveal_contact", "search_knowledge", "unmerge", "update_knowledge"]
 
 

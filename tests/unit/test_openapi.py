@@ -21,6 +21,8 @@ def app_routes() -> set[tuple[str, str]]:
     for route in falcon.inspect.inspect_routes(app):
         if route.path.startswith("/console"):
             continue  # the web console's static files and dev sign-in: not part of the API contract
+        if route.path.startswith("/open311"):
+            continue  # Open311 GeoReport v2 (gateway/open311.py): the spec's contract, not /v1's
         path = re.sub(r"\{(\w+):[^}]*\}", r"{\1}", route.path)
         routes |= {(path, m.method) for m in route.methods if not m.internal}
     return routes

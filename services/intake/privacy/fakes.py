@@ -8,7 +8,7 @@ from hotline_common.testing import matches
 
 from ..domain import TimelineEntry
 from .domain import Reveal
-from .store import RETENTION, due_query, erasure, reveal_doc, reveal_of, reveal_query
+from .store import LOOKUP, RETENTION, due_query, erasure, lookup_doc, reveal_doc, reveal_of, reveal_query
 
 
 class FakeAuditLog:
@@ -29,7 +29,7 @@ class FakeAuditLog:
 
     def get_reveal(self, reveal_id: str) -> Reveal | None:
         d = self.docs.get(reveal_id)
-        return reveal_of(d) if d and d["kind"] != RETENTION else None
+        return reveal_of(d) if d and d["kind"] not in (RETENTION, LOOKUP) else None
 
     def reveals(self, *, ticket_ids=None, unit=None, user=None, since=None, until=None, limit=100) -> list[Reveal]:
         query = reveal_query(ticket_ids=ticket_ids, unit=unit, user=user, since=since, until=until)
@@ -40,6 +40,12 @@ class FakeAuditLog:
     def add_retention_run(self, run_id: str, at: datetime, cutoff: datetime, erased: list[str]) -> None:
         self.docs[run_id] = {"_id": run_id, "kind": RETENTION, "at": at, "cutoff": cutoff, "erased": len(erased),
                              "ticket_ids": erased}
+
+    def add_lookup(self, lookup_id: str, at: datetime, client: str, number: str, hit: bool) -> None:
+        self.docs[lookup_id] = lookup_doc(lookup_id, at, client, number, hit)
+
+    def lookups(self) -> list[dict]:
+        return [d for d in self.docs.values() if d["kind"] == LOOKUP]
 
     def runs(self) -> list[dict]:
         return [d for d in self.docs.values() if d["kind"] == RETENTION]

@@ -16,6 +16,11 @@ from .domain import ERASED_FIELDS, Reveal
 
 REVEAL = "contact_reveal"
 RETENTION = "retention"
+LOOKUP = "progress_lookup"   # a citizen's progress lookup (issue 15): address, number, hit or miss
+
+
+def lookup_doc(lookup_id: str, at: datetime, client: str, number: str, hit: bool) -> dict[str, Any]:
+    return {"_id": lookup_id, "kind": LOOKUP, "at": at, "client": client, "number": number, "hit": hit}
 
 
 def reveal_doc(r: Reveal) -> dict[str, Any]:
@@ -90,6 +95,9 @@ class AuditLog:
         query = reveal_query(ticket_ids=ticket_ids, unit=unit, user=user, since=since, until=until)
         docs = self.coll.find(query).sort([("at", DESCENDING), ("_id", DESCENDING)]).limit(limit)
         return [reveal_of(d) for d in docs]
+
+    def add_lookup(self, lookup_id: str, at: datetime, client: str, number: str, hit: bool) -> None:
+        self.coll.insert_one(lookup_doc(lookup_id, at, client, number, hit))
 
     def add_retention_run(self, run_id: str, at: datetime, cutoff: datetime, erased: list[str]) -> None:
         self.coll.insert_one({"_id": run_id, "kind": RETENTION, "at": at, "cutoff": cutoff,
