@@ -99,9 +99,26 @@ def _routes() -> list[Route]:
         Route("POST", f"{t}/contact-reveals", "intake", "reveal_contact", body=REQUIRED, status=201, creates=True),
         Route("GET", "/v1/contact-reveals", "intake", "list_reveals", query=True),
         Route("POST", "/v1/retention/apply", "intake", "apply_retention"),
+        # intake: the front desk (issue 12): merging (并单), duplicate candidates, the knowledge base (R19)
+        Route("POST", f"{t}/merge", "intake", "merge", body=REQUIRED),                       # 并单
+        Route("POST", f"{t}/unmerge", "intake", "unmerge", body=REQUIRED),
+        Route("GET", f"{t}/duplicates", "intake", "duplicate_candidates", query=True),
+        Route("GET", "/v1/duplicates", "intake", "duplicate_candidates", query=True),       # of a draft call
+        Route("GET", "/v1/knowledge", "intake", "search_knowledge", query=True),
+        Route("POST", "/v1/knowledge", "intake", "create_knowledge", body=REQUIRED, status=201,
+              location="/v1/knowledge/{id}"),
+        Route("GET", "/v1/knowledge/entries", "intake", "list_knowledge", query=True),
+        Route("GET", "/v1/knowledge/{entry_id}", "intake", "get_knowledge"),
+        Route("PUT", "/v1/knowledge/{entry_id}", "intake", "update_knowledge", body=REQUIRED, if_match=True),
+        Route("POST", "/v1/knowledge/{entry_id}/approve", "intake", "approve_knowledge", body=OPTIONAL,
+              if_match=True),
+        Route("POST", "/v1/knowledge/{entry_id}/retire", "intake", "retire_knowledge", body=REQUIRED,
+              if_match=True),
         # routing: the unit's work on a ticket (R3-R6, R9); ETag = the assignment's version
         Route("GET", f"{t}/assignment", "routing", "get_assignment"),
         Route("POST", f"{t}/dispatch", command="manual_dispatch", **unit_command),        # 人工派单
+        Route("POST", f"{t}/redispatch", command="redispatch", **unit_command),           # 改派
+        Route("POST", f"{t}/pass-down", command="pass_down", **unit_command),             # 下派
         Route("POST", f"{t}/accept", command="accept", **{**unit_command, "body": OPTIONAL}),  # 签收
         Route("POST", f"{t}/review", command="review", **unit_command),                   # 阅批
         Route("POST", f"{t}/reply", command="reply", **unit_command),                     # 答复

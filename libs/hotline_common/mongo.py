@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import bson
 from pymongo import InsertOne, MongoClient, ReturnDocument, UpdateOne
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
@@ -216,19 +217,25 @@ class AggregateCollection:
                 self.outbox.discard(envs)
         return [key for key, *_ in staged if key in applied]
 
-    def apply_many_versioned(self, items: list[tuple], chunk: int = 1000) -> int:
+    def apply_many_versioned(self, items: list[tuple], chunk: int = 200) -> int:
         """Changes without events, each applied only if its document is still at `version`:
-        [(key, version, changes), ...] in unordered bulk writes of `chunk`. Returns how many applied; a
-        key whose version moved on is skipped (whoever moved it had these changes already). No read
-        back, no `$in`: for folding state that is already committed elsewhere (sla's timer runs)."""
+        [(key, version, changes), ...]. Returns how many applied; a key whose version moved on is
+        skipped (whoever moved it had these changes already). Items with the same version and the same
+        changes share one `update_many` per `chunk` keys (a multi-document write costs the store far
+        less per document than a bulk of single updates); small `$in` lists, because the embedded
+        server checks a `$in` list once per document. For folding state committed elsewhere (sla's
+        timer runs), where many documents get the same changes."""
+        groups: dict[tuple, tuple[int, dict, list]] = {}
+        for key, version, changes in items:
+            group = groups.setdefault((version, bson.encode(changes)), (version, changes, []))
+            group[2].append(key)
         applied = 0
-        for start in range(0, len(items), chunk):
-            ops = [UpdateOne({"_id": key, "version": version}, {"$set": changes, "$inc": {"version": 1}})
-                   for key, version, changes in items[start:start + chunk]]
-            if ops:
-                applied += self.collection.bulk_write(ops, ordered=False).matched_count
+        for version, changes, keys in groups.values():
+            for start in range(0, len(keys), chunk):
+                applied += self.collection.update_many(
+                    {"_id": {"$in": keys[start:start + chunk]}, "version": version},
+                    {"$set": changes, "$inc": {"version": 1}}).matched_count
         return applied
-
 
 def retrying(command, attempts: int = 5):
     """Run a load-decide-save `command` again when another writer moved the aggregate in between.
@@ -302,6 +309,7 @@ def newest_first(fetch: Callable[[datetime | None, datetime | None, bool], Itera
     top = hi if hi is not None else now
     found: list[dict] = []
     reached = top
+    empty = 0  # windows in a row that found nothing: the next ones grow faster
     while True:
         lo: datetime | None = max(top - span, floor) if floor is not None else top - span
         if floor is None and lo is not None and lo <= ARCHIVE_FLOOR:
@@ -318,7 +326,8 @@ def newest_first(fetch: Callable[[datetime | None, datetime | None, bool], Itera
         need = want - len(found)
         if need <= 0 or lo is None or (floor is not None and lo <= floor):
             break
-        factor = 8.0 if got == 0 else min(8.0, max(1.0, 1.25 * need / got))
+        empty = empty + 1 if got == 0 else 0
+        factor = 8.0 * 2 ** min(empty - 1, 2) if got == 0 else min(8.0, max(1.0, 1.25 * need / got))
         hi, inclusive, top = lo, False, lo
         span = min(span * factor, MAX_SPAN)
     found.sort(key=lambda d: (as_utc(d[field]), d["_id"]), reverse=True)
@@ -341,7 +350,8 @@ def _sorts_before(doc: dict, field: str, cursor: tuple[datetime, Any]) -> bool:
 
 class SpanHints:
     """The window width that filled the last page of each list (per index and its equalities), so
-    the next request starts near the right width. Bounded; per process; only a hint."""
+    the next request starts near the right width. Bounded; per process; only a hint (a list not seen
+    before starts narrow: another list's width may be far too wide for it)."""
 
     def __init__(self, size: int = 4096):
         self.size = size

@@ -420,6 +420,8 @@ def present(ticket: Ticket, actor: Actor) -> dict[str, Any]:
                 "referred_to": ticket.referred_to, "answer": ticket.answer, "merged_into": ticket.merged_into,
                 "follow_up_of": ticket.follow_up_of, "responsible_unit": ticket.responsible_unit}
     view.update({k: _plain(v) for k, v in optional.items() if v is not None})
+    if "reply" in view and view["reply"].get("public_summary") is None:
+        del view["reply"]["public_summary"]  # shown only when the unit marked a summary public (issue 15)
     return view
 
 

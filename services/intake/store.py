@@ -520,15 +520,16 @@ class IntakeStore(TicketWrites):
             if hi is not None:
                 window["$lte" if inclusive else "$lt"] = hi
             query = {**eq, "created_at": window} if window else dict(eq)
-            return tickets.find(query, LISTING_FIELDS if residual else HIDDEN)
+            return tickets.find(query, LISTING_FIELDS)  # slim: a window may hold more than the page
 
         docs, span = newest_first(fetch, limit + 1, before=before, until=filters.created_to,
                                   since=filters.created_from, keep=(lambda d: matches_filters(d, rest)) if residual
                                   else None, span=self.spans.get(hint_key))
         self.spans.put(hint_key, span)
-        if residual and docs:  # the walk read slim documents: the page's whole tickets, in its order
-            whole = {d["_id"]: d for d in tickets.find({"_id": {"$in": [d["_id"] for d in docs]}}, HIDDEN)}
-            docs = [whole[d["_id"]] for d in docs if d["_id"] in whole]
+        if docs:  # the page's whole tickets, in its order (the one after it only says there is more)
+            shown = [d["_id"] for d in docs[:limit]]
+            whole = {d["_id"]: d for d in tickets.find({"_id": {"$in": shown}}, HIDDEN)}
+            docs = [whole.get(d["_id"], d) for d in docs[:limit] if d["_id"] in whole] + docs[limit:]
         return page(docs, limit)
 
     # -- the front desk (issue 12)

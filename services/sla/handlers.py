@@ -40,6 +40,7 @@ MAX_EVENTS_PER_WRITE = 50
 LEAD = timedelta(seconds=60)
 SWEEP_SECONDS = 60.0   # how often (real time) a replica also looks at everything due, not only the new range
 MAX_ROUNDS = 100       # catch-up rounds in one firing (a clock far behind fires `max_events` per round)
+FOLD_PER_ROUND = 2000  # clocks folded into their documents per timer round
 
 
 class Calendars:
@@ -248,9 +249,11 @@ def fire_timers(app: Sla, max_events: int = MAX_EVENTS_PER_WRITE) -> int:
     return fired
 
 
-def fold_timers(app: Sla) -> int:
-    """Bring clocks fired by runs up to date in their own documents (off the firing's critical path)."""
-    return app.store.fold_runs()
+def fold_timers(app: Sla, limit: int = FOLD_PER_ROUND) -> int:
+    """Bring clocks fired by runs up to date in their own documents, off the firing's critical path
+    (until then reading a clock folds its firing in); at most about `limit` per round, so that the
+    next round's instants are not kept waiting."""
+    return app.store.fold_runs(limit)
 
 
 def _fired(result) -> int:
@@ -350,18 +353,29 @@ def recompute_provisional(app: Sla) -> int:
     """Every open provisional deadline, recomputed with the calendar as it is now."""
     cmd = c.RecomputeDeadline(reason="calendar")
     recomputed = 0
-    for clock in app.store.running_provisional():
-        updated, events = domain.recompute(clock, cmd, now=app.clock.now(), actor=SYSTEM_ACTOR,
-                                           calendar=app.calendar, policy=app.policy)
-        if not events:
-            continue
-        try:
-            app.store.save(updated, events, was=clock)
-        except StaleVersion:  # a timer or a request moved it: the next change of the calendar covers it
-            continue
-        _rearm(app, updated)
-        recomputed += 1
+    for listed in app.store.running_provisional():
+        clock: Clock | None = listed
+        for _ in range(3):
+            if clock is None:
+                break
+            try:
+                recomputed += _recompute(app, cmd, clock)
+                break
+            except StaleVersion:  # a timer or a request moved it: decide again on it as it is now
+                clock = app.store.get(listed.ticket_id, app.clock.now())
+        else:
+            log.warning("deadline of %s not recomputed: the clock kept changing", listed.number)
     return recomputed
+
+
+def _recompute(app: Sla, cmd: c.RecomputeDeadline, clock: Clock) -> int:
+    updated, events = domain.recompute(clock, cmd, now=app.clock.now(), actor=SYSTEM_ACTOR,
+                                       calendar=app.calendar, policy=app.policy)
+    if not events:
+        return 0
+    app.store.save(updated, events, was=clock)
+    _rearm(app, updated)
+    return 1
 
 
 # -- views (the RPC results: the same JSON as before the typed clock) ------------------------------

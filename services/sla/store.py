@@ -386,6 +386,8 @@ class SlaStore:
 
     def _relay(self, run: dict, keys: dict) -> None:
         prepared = self._prepared.pop(run["_id"], {})
+        for rid in [r for r in self._prepared if r < run["_id"][:23]]:  # runs of past instants another replica fired
+            del self._prepared[rid]
         if any(prepared.get(tid) is None for tid in keys):  # prepared by another replica: read them
             entries = (self.db[RUN_ENTRIES].find_one({"_id": run["_id"]}) or {}).get("entries") or {}
             prepared = {tid: e["envelopes"] for tid, e in entries.items()}
@@ -395,20 +397,27 @@ class SlaStore:
         self.clocks.outbox.committed(RUNS, run["_id"], envelopes)
 
     def fold_runs(self, limit: int = 20_000) -> int:
-        """Bring the clocks of fired runs up to date (versioned bulk writes); returns how many clocks
-        that was. A clock a writer moved on already had its firing folded in."""
-        folded = 0
+        """Bring the clocks of fired runs up to date (one multi-document write per group of clocks the
+        firing changed alike); returns how many clocks that was, stopping after the run that reaches
+        `limit`. A clock a writer moved on already had its firing folded in."""
+        folded, soonest = 0, None
         for run in list(self.db[RUNS].find({"status": "fired"}, {"keys": 1})):
             keys = run.get("keys") or {}
             entries = (self.db[RUN_ENTRIES].find_one({"_id": run["_id"]}) or {}).get("entries") or {}
-            self.clocks.apply_many_versioned([(tid, e["v"], e["changes"]) for tid, e in entries.items()
-                                              if (keys.get(tid) or {}).get("v") == e["v"]])
+            items = [(tid, e["v"], e["changes"]) for tid, e in entries.items() if (keys.get(tid) or {}).get("v") == e["v"]]
+            self.clocks.apply_many_versioned(items)
+            for _, _, changes in items:
+                after = changes.get("next_fire_at")
+                if after is not None and (soonest is None or after < soonest):
+                    soonest = after
             self.db[RUNS].update_one({"_id": run["_id"], "status": "fired"},
                                      {"$set": {"status": "folded", "folded_at": utcnow()}})
             self.db[RUN_ENTRIES].delete_one({"_id": run["_id"]})
             folded += len(keys)
             if folded >= limit:
                 break
+        if soonest is not None:
+            self.rearm(as_utc(soonest))  # a next timer the horizon passed while it was being folded
         return folded
 
     def fold(self, ticket_ids: list[str]) -> list[Clock]:

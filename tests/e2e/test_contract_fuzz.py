@@ -73,8 +73,18 @@ EXCEPTIONS: dict[str, Exception_] = {
         mode="negative"),
     # what the contract cannot say: configuration and state, checked by the services (422 naming the field)
     "POST /v1/tickets": exception(
-        "category and district are codes of config/catalog.yaml (configuration, not contract); " + CREATES,
-        refusable=("category", "district"), fresh_idempotency_key=True),
+        "category and district are codes of config/catalog.yaml (configuration, not contract); what each "
+        "disposition needs besides (issue 12: an emergency line to transfer to, a reason, the entry a direct "
+        "answer cites, the ticket merged into or followed up) is a combination OpenAPI cannot state; " + CREATES,
+        refusable=("category", "district", "referred_to", "reason", "key_ticket", "knowledge_entry_id",
+                   "merge_into", "follow_up_of"), fresh_idempotency_key=True),
+    "GET /v1/duplicates": exception(
+        "a draft call is named by its content, caller's phone, or category and district: one of them "
+        "(a combination of parameters)", refusable=("content",)),
+    "POST /v1/knowledge": exception(
+        "unit_id names a unit of the directory and category a code of config/catalog.yaml (configuration); "
+        "title, answer and source have minimum lengths once trimmed; valid_until is not before valid_from",
+        refusable=("unit_id", "category", "title", "answer", "source", "valid_until")),
     "POST /v1/accountability": exception(
         "ticket_id and number, when both are given, must name the same ticket (state); " + CREATES,
         refusable=("number",), fresh_idempotency_key=True),

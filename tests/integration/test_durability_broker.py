@@ -13,6 +13,7 @@ from kombu import Connection, Exchange, Producer, Queue
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from hotline_common import serialization  # noqa: F401  the cloudevents content type
+from hotline_common.dispatch import request
 from hotline_common.events import HOTLINE_EXCHANGE, T
 from hotline_common.subscriber import inbox_queue_name
 from tests.conftest import wait_for
@@ -109,6 +110,6 @@ def test_the_services_run_with_their_own_users(users, runner_factory, service_en
         runner.start()
         runners.append(runner)
     with ClusterRpcProxy({"AMQP_URI": users["gateway"]}, timeout=15) as rpc:
-        created = rpc.intake.register(noise_complaint(), OPERATOR)
-        wait_for(lambda: rpc.intake.get_ticket(created["number"], OPERATOR)["deadline"], 20,
-                 message="the ticket dispatched with a deadline")
+        created = rpc.intake.register(request(body=noise_complaint()), OPERATOR)
+        wait_for(lambda: rpc.intake.get_ticket(request(params={"key": created["number"]}), OPERATOR)["deadline"],
+                 20, message="the ticket dispatched with a deadline")

@@ -50,7 +50,7 @@ def client(rpc):
 
 
 VALUES = {"key": "AS20261127000001", "unit_id": "city.environment", "rule_id": "r1", "case_id": "c1",
-          "year": "2026", "bulletin_id": "b1", "subscription_id": "s1"}
+          "year": "2026", "bulletin_id": "b1", "subscription_id": "s1", "entry_id": "kb1"}
 
 
 def concrete(route) -> str:

@@ -158,3 +158,36 @@ def test_misses_leave_the_window():
     assert limit.retry_after("a") == 30
     now[0] = 60.5
     assert limit.retry_after("a") == 0 and limit.retry_after("b") == 0
+
+
+# -- routing: the reply's summary marked public travels in ticket.replied ------------------------------
+
+def test_the_reply_carries_the_summary_the_unit_marked_public():
+    from hotline_common import event_schemas
+    from hotline_common.testing import FixedClock, RecordingOutbox, at
+
+    from services.routing.fakes import MemoryRoutingStore
+    from services.routing.handlers import Routing
+    from tests.unit.test_routing_handlers import (
+        CATALOG,
+        ENV_HANDLER,
+        ENV_LEADER,
+        NOW,
+        REPLY,
+        RULES,
+        UNITS,
+        run,
+        ticket,
+    )
+    outbox = RecordingOutbox("routing", FixedClock(at(NOW)))
+    app = Routing(store=MemoryRoutingStore(outbox, units=UNITS, rules=RULES), clock=outbox.clock, catalog=CATALOG)
+    number = ticket(app)
+    run(app, "accept", ENV_HANDLER, number)
+    run(app, "review", ENV_LEADER, number, {"instructions": "请执法大队今晚夜查并答复"})
+    run(app, "reply", ENV_HANDLER, number, {**REPLY, "public_summary": "  已责令商户整改  "})
+    replied = outbox.of(rt.TicketReplied)[-1]
+    assert (replied.get("data") or replied)["public_summary"] == "已责令商户整改"
+    for published in outbox.published:
+        event_schemas.check(published)
+    with pytest.raises(ValidationFailed):
+        run(app, "reply", ENV_HANDLER, number, {**REPLY, "public_summary": "x" * 501})
