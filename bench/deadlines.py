@@ -129,7 +129,6 @@ def main() -> int:
         client(uri).drop_database(settings.db_name("sla"))
         clock = FixedClock(T0 - timedelta(seconds=30))
         sla = build(database=database, outbox=Outbox("sla", clock, None, database), settings=settings, clock=clock)
-        sla.store.ensure_indexes()
 
         start = time.perf_counter()
         rng = random.Random(7)
@@ -148,6 +147,9 @@ def main() -> int:
         if batch:
             database.clocks.insert_many(batch, ordered=False)
         result["load_seconds"] = round(time.perf_counter() - start, 1)
+        start = time.perf_counter()
+        sla.store.ensure_indexes()  # after loading: one index build instead of 5 entries per insert
+        result["index_seconds"] = round(time.perf_counter() - start, 1)
 
         due = timed(result, "find_due", proc, lambda: sla.store.due(T0, args.k + 1))
         assert len(due) == args.k, len(due)
@@ -159,14 +161,14 @@ def main() -> int:
         result["fired"] = fired
         result["fired_per_s"] = round(fired / max(result["fire_at_instant_seconds"], 1e-6), 1)
         result["events_staged"] = database.outbox.count_documents({})
-        result["folded"] = timed(result, "fold", proc, lambda: fold_timers(sla))
+        result["folded"] = timed(result, "fold", proc, lambda: fold_timers(sla, limit=args.k))
         result["second_tick_fired"] = timed(result, "second_tick", proc, lambda: fire_timers(sla))
 
         # the worst case: K due at T + 1 day with nothing prepared (a replica starting at that instant)
         clock.set(T0 + SECOND)
         sla.last_sweep = 0.0
         result["unprepared_fired"] = timed(result, "unprepared_fire", proc, lambda: fire_timers(sla))
-        timed(result, "unprepared_fold", proc, lambda: fold_timers(sla))
+        timed(result, "unprepared_fold", proc, lambda: fold_timers(sla, limit=args.k))
     finally:
         if proc:
             proc.terminate()

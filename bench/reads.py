@@ -1,17 +1,20 @@
 """Read benchmark (not a test): N tickets stored, each list and read endpoint measured over HTTP.
 
-    .venv/bin/python bench/reads.py -n 100000           # load, start the stack, measure, stop
-    .venv/bin/python bench/reads.py -n 1000000 --keep   # keep the loaded store (data dir) for a rerun
-    .venv/bin/python bench/reads.py -n 1000000 --reuse  # measure a store loaded before
+    .venv/bin/python bench/reads.py -n 100000                        # load, start the stack, measure, stop
+    .venv/bin/python bench/reads.py -n 100000 1000000 --keep         # two stores, measured side by side
+    .venv/bin/python bench/reads.py -n 100000 1000000 --reuse        # again, on the stores kept before
 
 Loads N tickets written directly into an embedded store (as bench/deadlines.py writes clocks):
 spread over the last year, over the units of config/units.yaml (a few busy ones, many quiet), the
 districts and categories of the catalogue, and in the states a year of work leaves them (the last
 days still in hand, older ones closed, some overdue), each with the timeline its state implies;
 supervision cases for about 2 % of them (the recent ones open); sla clocks for the running
-deadlines. Then starts the whole stack on that store (`python -m tools.stack`, like `make run`, on
-its own ports and its own RabbitMQ vhost, made and deleted through the management API) and times
-each endpoint sequentially from one client: p50 / p99 over --requests calls after a warm-up.
+deadlines. Each service's own start-up (`build` + `ensure_indexes`) runs on the store first, so its
+indexes exist before the tickets arrive. Then starts the whole stack on that store (`python -m
+tools.stack`, like `make run`, on its own ports and its own RabbitMQ vhost, made and deleted
+through the management API) and times each endpoint from one client: p50 / p99 over --requests
+calls after a warm-up. With two sizes, both stacks run at once and their calls alternate, so the
+machine's other load weighs on both alike: the comparison is the point.
 """
 from __future__ import annotations
 
@@ -317,135 +320,189 @@ def start_stack(data_dir: Path, vhost: str, port: int) -> tuple[subprocess.Popen
     raise RuntimeError(f"the stack did not start; see {data_dir / 'stack.log'}")
 
 
-def timed(session: requests.Session, url: str, n: int, params=None, warm: int = 5) -> dict:
-    """p50/p99 of n sequential GETs; `params` a dict or a function of the call's index."""
-    times, sizes = [], []
-    for i in range(-warm, n):
-        p = params(i) if callable(params) else params
-        t0 = time.perf_counter()
-        r = session.get(url(i) if callable(url) else url, params=p, timeout=60)
-        dt = time.perf_counter() - t0
-        if r.status_code != 200:
-            raise RuntimeError(f"GET {r.url}: {r.status_code} {r.text[:300]}")
-        if i >= 0:
-            times.append(dt)
-            body = r.json()
-            sizes.append(len(body.get("items", [])) if "items" in body else 1)
-    times.sort()
-    return {"p50_ms": round(statistics.median(times) * 1000, 1),
-            "p99_ms": round(times[max(0, int(len(times) * 0.99) - 1)] * 1000, 1),
-            "max_ms": round(times[-1] * 1000, 1), "items": round(statistics.mean(sizes), 1), "calls": n}
+class Target:
+    """One running stack and the store it was loaded with."""
+
+    def __init__(self, url: str, secret: str, loaded: dict):
+        self.url, self.loaded = url, loaded
+        self.sessions: dict = {}
+        self.secret = secret
+
+    def session(self, role: str, unit: str | None = None) -> requests.Session:
+        key = (role, unit)
+        if key not in self.sessions:
+            s = requests.Session()
+            s.headers["Authorization"] = "Bearer " + mint(self.secret, "hotline-12345", role=role,
+                                                          user_id=f"bench.{role}", unit_id=unit)
+            self.sessions[key] = s
+        return self.sessions[key]
 
 
-def measure(url: str, secret: str, loaded: dict, n: int) -> dict:
+def endpoints(rng: random.Random) -> list[tuple]:
+    """(name, role, unit: which of the loaded units or None, path, params(target, i)): each endpoint
+    measured, the same calls against every target."""
+    def search(t, i):
+        return {"status": rng.choice(["dispatched", "accepted", "replied"]), "district": rng.choice(DISTRICTS),
+                "category": rng.choice(t.loaded["categories"]), "limit": 20}
+
+    def parent(t, i):
+        return {"status": "closed", "district": rng.choice(DISTRICTS),
+                "category": rng.choice(t.loaded["categories"]).split(".")[0], "limit": 20}
+    return [
+        ("operator's newest 20", "operator", None, "/v1/tickets", lambda t, i: {"limit": 20}),
+        ("operator's page 2 (cursor)", "operator", None, "/v1/tickets",
+         lambda t, i: {"limit": 20, "cursor": t.first_cursor}),
+        ("a unit's newest 20 (busiest unit)", "unit_handler", 0, "/v1/tickets", lambda t, i: {"limit": 20}),
+        ("a unit's newest 20 (a quieter unit)", "unit_handler", 2, "/v1/tickets", lambda t, i: {"limit": 20}),
+        ("search: status + district + category", "operator", None, "/v1/tickets", search),
+        ("search: closed + district + parent category", "operator", None, "/v1/tickets", parent),
+        ("manual dispatch queue (awaiting_dispatch)", "operator", None, "/v1/tickets",
+         lambda t, i: {"status": "awaiting_dispatch", "limit": 20}),
+        ("supervisor's open cases (100)", "supervisor", None, "/v1/supervision-cases",
+         lambda t, i: {"state": "open"}),
+        ("supervisor's open cases of a unit", "supervisor", None, "/v1/supervision-cases",
+         lambda t, i: {"state": "open", "unit": t.loaded["units"][0]}),
+        ("ticket read", "operator", None, lambda t, i: f"/v1/tickets/{rng.choice(t.loaded['samples']['numbers'])}",
+         lambda t, i: None),
+        ("(fallback) district only", "operator", None, "/v1/tickets",
+         lambda t, i: {"district": rng.choice(DISTRICTS), "limit": 20}),
+        ("(fallback) a unit's accepted", "unit_handler", 0, "/v1/tickets",
+         lambda t, i: {"status": "accepted", "limit": 20}),
+        ("overdue=true (partial index)", "operator", None, "/v1/tickets", lambda t, i: {"overdue": "true", "limit": 20}),
+    ]
+
+
+def measure(targets: list[Target], n: int, warm: int = 5) -> list[dict]:
+    """Each endpoint `n` times per target, the targets' calls interleaved (one, then the other), so
+    whatever else the machine does weighs on all of them alike. p50 / p99 per target."""
     rng = random.Random(5)
-
-    def session(role: str, unit: str | None = None) -> requests.Session:
-        s = requests.Session()
-        s.headers["Authorization"] = "Bearer " + mint(secret, "hotline-12345", role=role,
-                                                      user_id=f"bench.{role}", unit_id=unit)
-        return s
-    operator, supervisor = session("operator"), session("supervisor")
-    busy_unit = loaded["units"][0]
-    quiet_unit = loaded["units"][2]
-    categories = loaded["categories"]
-    numbers = loaded["samples"]["numbers"]
-    out = {}
-    tickets = f"{url}/v1/tickets"
-    out["operator_newest_20"] = timed(operator, tickets, n, {"limit": 20})
-    first = operator.get(tickets, params={"limit": 20}).json()["next_cursor"]
-    out["operator_page_2"] = timed(operator, tickets, n, {"limit": 20, "cursor": first})
-    out["unit_newest_20 (busiest unit)"] = timed(session("unit_handler", busy_unit), tickets, n, {"limit": 20})
-    out["unit_newest_20 (a quieter unit)"] = timed(session("unit_handler", quiet_unit), tickets, n, {"limit": 20})
-    out["search status+district+category"] = timed(
-        operator, tickets, n, lambda i: {"status": rng.choice(["dispatched", "accepted", "replied"]),
-                                         "district": rng.choice(DISTRICTS), "category": rng.choice(categories),
-                                         "limit": 20})
-    out["search status+district+parent category"] = timed(
-        operator, tickets, n, lambda i: {"status": "closed", "district": rng.choice(DISTRICTS),
-                                         "category": rng.choice(categories).split(".")[0], "limit": 20})
-    out["manual dispatch queue (awaiting_dispatch)"] = timed(operator, tickets, n,
-                                                             {"status": "awaiting_dispatch", "limit": 20})
-    out["supervisor open cases"] = timed(supervisor, f"{url}/v1/supervision-cases", n, {"state": "open"})
-    out["supervisor open cases of a unit"] = timed(supervisor, f"{url}/v1/supervision-cases", n,
-                                                   {"state": "open", "unit": busy_unit})
-    out["ticket read"] = timed(operator, lambda i: f"{tickets}/{rng.choice(numbers)}", n)
-    # shapes no index pins exactly: walked over the nearest index, the rest checked per document
-    out["(fallback) district only"] = timed(operator, tickets, n, lambda i: {"district": rng.choice(DISTRICTS),
-                                                                              "limit": 20})
-    out["(fallback) unit + status accepted"] = timed(session("unit_handler", busy_unit), tickets, n,
-                                                     {"status": "accepted", "limit": 20})
-    out["(fallback) overdue=true"] = timed(operator, tickets, max(10, n // 4), {"overdue": "true", "limit": 20})
+    for t in targets:
+        t.first_cursor = t.session("operator").get(t.url + "/v1/tickets", params={"limit": 20},
+                                                   timeout=60).json()["next_cursor"]
+    out = []
+    for name, role, unit, path, params in endpoints(rng):
+        times: list[list[float]] = [[] for _ in targets]
+        items: list[list[int]] = [[] for _ in targets]
+        for i in range(-warm, n):
+            for k, t in enumerate(targets):
+                session = t.session(role, t.loaded["units"][unit] if unit is not None else None)
+                url = t.url + (path(t, i) if callable(path) else path)
+                t0 = time.perf_counter()
+                r = session.get(url, params=params(t, i), timeout=60)
+                dt = time.perf_counter() - t0
+                if r.status_code != 200:
+                    raise RuntimeError(f"GET {r.url}: {r.status_code} {r.text[:300]}")
+                if i >= 0:
+                    times[k].append(dt)
+                    body = r.json()
+                    items[k].append(len(body["items"]) if "items" in body else 1)
+        row = {"endpoint": name}
+        for k, t in enumerate(targets):
+            ts = sorted(times[k])
+            row[t.label] = {"p50_ms": round(statistics.median(ts) * 1000, 1),
+                            "p99_ms": round(ts[max(0, int(len(ts) * 0.99) - 1)] * 1000, 1),
+                            "items": round(statistics.mean(items[k]), 1)}
+        out.append(row)
+        print(json.dumps(row), file=sys.stderr, flush=True)
     return out
+
+
+def prepare_store(data_dir: Path) -> float:
+    storage = data_dir / "mongo"
+    port = free_port()
+    proc = embedded(storage, port, sync=False)
+    try:
+        return prepare(f"mongodb://127.0.0.1:{port}/?retryWrites=false")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(300)
+
+
+def load_store(n: int, data_dir: Path) -> dict:
+    storage = data_dir / "mongo"
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    storage.mkdir(parents=True)
+    port = free_port()
+    proc = embedded(storage, port, sync=False)
+    try:
+        loaded = load(f"mongodb://127.0.0.1:{port}/?retryWrites=false", n, "hotline_")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(300)
+    loaded["disk_bytes_after_load"] = disk_bytes(storage)
+    (data_dir / "loaded.json").write_text(json.dumps(loaded))
+    return loaded
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-n", type=int, default=100_000, help="tickets stored")
-    parser.add_argument("--requests", type=int, default=200, help="calls per endpoint")
-    parser.add_argument("--data-dir", default=None, help="default: /tmp/hotline-reads-<n>")
-    parser.add_argument("--reuse", action="store_true", help="measure a store loaded by an earlier --keep run")
-    parser.add_argument("--keep", action="store_true", help="keep the data directory")
+    parser.add_argument("-n", type=int, nargs="+", default=[100_000],
+                        help="tickets stored; two sizes (-n 100000 1000000) are measured side by side")
+    parser.add_argument("--requests", type=int, default=200, help="calls per endpoint and store")
+    parser.add_argument("--data-dir", default="/tmp", help="where the stores live (<dir>/hotline-reads-<n>)")
+    parser.add_argument("--reuse", action="store_true", help="measure stores loaded by an earlier --keep run")
+    parser.add_argument("--keep", action="store_true", help="keep the stores")
     parser.add_argument("--load-only", action="store_true")
     args = parser.parse_args()
 
-    data_dir = Path(args.data_dir or f"/tmp/hotline-reads-{args.n}")
-    storage = data_dir / "mongo"
-    meta_file = data_dir / "loaded.json"
-    result: dict = {"tickets": args.n}
-    if args.reuse and meta_file.exists():
-        loaded = json.loads(meta_file.read_text())
-        port = free_port()
-        proc = embedded(storage, port, sync=False)
-        try:
-            result["prepare_seconds"] = round(prepare(f"mongodb://127.0.0.1:{port}/?retryWrites=false"), 1)
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(300)
-    else:
-        if data_dir.exists():
-            shutil.rmtree(data_dir)
-        storage.mkdir(parents=True)
-        port = free_port()
-        proc = embedded(storage, port, sync=False)
-        try:
-            loaded = load(f"mongodb://127.0.0.1:{port}/?retryWrites=false", args.n, "hotline_")
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(120)
-        loaded["disk_bytes_after_load"] = disk_bytes(storage)
-        meta_file.write_text(json.dumps(loaded))
-    result.update({k: loaded[k] for k in ("tickets", "cases", "clocks", "load_seconds") if k in loaded})
-    result["disk_bytes_per_ticket_after_load"] = round(loaded["disk_bytes_after_load"] / args.n)
-    print(json.dumps(result), file=sys.stderr)
+    result: dict = {"stores": {}}
+    dirs = {n: Path(args.data_dir) / f"hotline-reads-{n}" for n in args.n}
+    loaded = {}
+    for n, data_dir in dirs.items():
+        meta = data_dir / "loaded.json"
+        if args.reuse and meta.exists():
+            loaded[n] = json.loads(meta.read_text())
+            prepared = prepare_store(data_dir)
+        else:
+            loaded[n], prepared = load_store(n, data_dir), 0.0
+        result["stores"][n] = {**{k: loaded[n][k] for k in ("tickets", "cases", "clocks", "load_seconds")},
+                               "disk_bytes_per_ticket_after_load": round(loaded[n]["disk_bytes_after_load"] / n),
+                               "prepare_seconds": round(prepared, 1)}
+        print(json.dumps(result["stores"][n]), file=sys.stderr, flush=True)
     if args.load_only:
         print(json.dumps(result, indent=2))
         return 0
 
-    vhost = f"hotline_reads_{uuid.uuid4().hex[:8]}"
-    assert mgmt("PUT", f"vhosts/{vhost}").status_code in (201, 204), "RabbitMQ management API unavailable"
-    mgmt("PUT", f"permissions/{vhost}/guest", json={"configure": ".*", "write": ".*", "read": ".*"})
-    stack = None
+    stacks, vhosts = [], []
     try:
-        started = time.perf_counter()
-        stack, ready = start_stack(data_dir, vhost, free_port(block=8))
-        result["stack_start_seconds"] = round(time.perf_counter() - started, 1)
+        targets = []
+        for n, data_dir in dirs.items():
+            vhost = f"hotline_reads_{uuid.uuid4().hex[:8]}"
+            assert mgmt("PUT", f"vhosts/{vhost}").status_code in (201, 204), "RabbitMQ management API unavailable"
+            mgmt("PUT", f"permissions/{vhost}/guest", json={"configure": ".*", "write": ".*", "read": ".*"})
+            vhosts.append(vhost)
+            started = time.perf_counter()
+            stack, ready = start_stack(data_dir, vhost, free_port(block=8))
+            stacks.append(stack)
+            result["stores"][n]["stack_start_seconds"] = round(time.perf_counter() - started, 1)
+            target = Target(ready["url"], local_secret(data_dir), loaded[n])
+            target.label = f"{n:,}"
+            targets.append(target)
         time.sleep(5)  # let the services settle (first sweeps, timers)
-        result["endpoints"] = measure(ready["url"], local_secret(data_dir), loaded, args.requests)
+        load_avg = os.getloadavg()
+        result["endpoints"] = measure(targets, args.requests)
+        result["load_average_during"] = [round(x, 1) for x in load_avg], [round(x, 1) for x in os.getloadavg()]
     finally:
-        if stack is not None:
+        for stack in stacks:
             stack.send_signal(signal.SIGINT)
+        for stack in stacks:
             try:
                 stack.wait(120)
             except subprocess.TimeoutExpired:
                 stack.kill()
-        mgmt("DELETE", f"vhosts/{vhost}")
+        for vhost in vhosts:
+            mgmt("DELETE", f"vhosts/{vhost}")
         if not args.keep and not args.reuse:
-            shutil.rmtree(data_dir, ignore_errors=True)
+            for data_dir in dirs.values():
+                shutil.rmtree(data_dir, ignore_errors=True)
     print(json.dumps(result, indent=2))
-    print("| endpoint | p50 ms | p99 ms | max ms | items |\n|---|---|---|---|---|")
-    for name, r in result["endpoints"].items():
-        print(f"| {name} | {r['p50_ms']} | {r['p99_ms']} | {r['max_ms']} | {r['items']} |")
+    labels = [f"{n:,}" for n in args.n]
+    print("| endpoint | " + " | ".join(f"{label}: p50 / p99 ms (items)" for label in labels) + " |")
+    print("|---|" + "---|" * len(labels))
+    for row in result["endpoints"]:
+        cells = [f"{row[label]['p50_ms']} / {row[label]['p99_ms']} ({row[label]['items']})" for label in labels]
+        print(f"| {row['endpoint']} | " + " | ".join(cells) + " |")
     return 0
 
 

@@ -1,15 +1,16 @@
 """What a run costs the store and the broker, per ticket (used by pipeline.py --profile).
 
 Store: the embedded server's `top` (per collection: commands and server time, microseconds) and its
-oplog (one entry per document inserted, updated or deleted), read as the run goes (the oplog is
-bounded, so a poller counts it every half second). Broker: the management API's per-queue
-`deliver_get` and `publish` counters of the stack's vhost.
+oplog (one entry per document inserted, updated or deleted), read once at the end: the oplog is
+bounded (the stack keeps 300 s or 20,000 entries), so profile a short run (-n 500), and the report
+says when the oplog no longer reached back to the start (`oplog_complete`). Reading the oplog while
+the run goes would cost the store more than the services do (each read scans it). Broker: the
+management API's per-queue `deliver_get` and `publish` counters of the stack's vhost.
 
     snap = StoreProfile(mongo_uri); snap.start(); ...run...; report = snap.stop(tickets)
 """
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
 from urllib.parse import urlparse
@@ -26,36 +27,26 @@ def _top(client: MongoClient) -> dict:
 
 
 class OplogCounter:
-    """Counts oplog entries (documents written) per (namespace, op) from now on."""
+    """Counts oplog entries (documents written) per (namespace, op) after the start, read at the end."""
 
     def __init__(self, client: MongoClient):
         self.oplog = client.local["oplog.rs"]
         last = list(self.oplog.find({}, {"ts": 1}).sort("$natural", -1).limit(1))
-        self.last_ts = last[0]["ts"] if last else None
-        self.counts: Counter = Counter()
-        self.stop_event = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-
-    def poll(self) -> None:
-        query = {"ts": {"$gt": self.last_ts}} if self.last_ts is not None else {}
-        for entry in self.oplog.find(query, {"ts": 1, "ns": 1, "op": 1}):
-            self.last_ts = entry["ts"]
-            ns = entry.get("ns") or ""
-            if entry.get("op") in ("i", "u", "d") and ns.split(".")[0] not in SKIP_DBS:
-                self.counts[(ns, entry["op"])] += 1
-
-    def run(self) -> None:
-        while not self.stop_event.wait(0.5):
-            try:
-                self.poll()
-            except Exception:  # a profile must never stop the benchmark
-                pass
+        self.start_ts = last[0]["ts"] if last else None
+        self.complete = True
 
     def stop(self) -> Counter:
-        self.stop_event.set()
-        self.thread.join(5)
-        self.poll()
-        return self.counts
+        counts: Counter = Counter()
+        first = None
+        for entry in self.oplog.find({}, {"ts": 1, "ns": 1, "op": 1}):
+            first = first or entry["ts"]
+            if self.start_ts is not None and entry["ts"] <= self.start_ts:
+                continue
+            ns = entry.get("ns") or ""
+            if entry.get("op") in ("i", "u", "d") and ns.split(".")[0] not in SKIP_DBS:
+                counts[(ns, entry["op"])] += 1
+        self.complete = self.start_ts is None or (first is not None and first <= self.start_ts)
+        return counts
 
 
 def _queues(amqp_uri: str) -> dict:
@@ -79,7 +70,6 @@ class StoreProfile:
         self.top0 = _top(self.client)
         self.queues0 = _queues(self.amqp_uri)
         self.oplog = OplogCounter(self.client)
-        self.oplog.thread.start()
 
     def stop(self, tickets: int) -> dict:
         docs = self.oplog.stop()
@@ -115,6 +105,7 @@ class StoreProfile:
         totals["documents_written"] = round(totals["inserted"] + totals["updated"] + totals["deleted"], 3)
         inbox = sum(v["delivered"] for k, v in deliveries.items() if k.endswith(".inbox"))
         return {"per_collection": per, "store_per_ticket": totals, "queues": deliveries,
+                "oplog_complete": self.oplog.complete,
                 "inbox_deliveries_per_ticket": round(inbox, 3),
                 "all_deliveries_per_ticket": round(sum(v["delivered"] for v in deliveries.values()), 3)}
 

@@ -305,7 +305,7 @@ class StackRun:
             return
         self.process.send_signal(signal.SIGINT)
         try:
-            self.process.wait(90)
+            self.process.wait(180)   # each child gets 15 s to stop; a busy machine needs them
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
@@ -404,11 +404,22 @@ class Request:
     number: str | None = None
 
 
+# varied wording, so that the front desk's duplicate check sees calls as different as real ones are
+SUBJECTS = ["楼下烧烤店", "小区物业", "路口的路灯", "菜市场门口的摊贩", "工地", "公交站台", "供暖公司", "学校门口",
+            "医院停车场", "商场", "自来水管道", "垃圾转运站", "网吧", "装修的邻居", "出租车司机", "快递站"]
+PROBLEMS = ["夜里噪音扰民", "长期不亮", "占道经营", "拖欠工资三个月", "乱停车堵住消防通道", "暖气不热",
+            "收费不明", "污水外溢有异味", "施工扬尘严重", "服务态度恶劣", "价格欺诈", "安全隐患没人管"]
+ASKS = ["请尽快处理", "希望相关部门核实", "已经反映多次", "请给个答复", "影响老人孩子休息", "周末尤其严重"]
+
+
 def ticket_body(i: int, marker: str) -> dict:
+    rng = random.Random(marker)
+    content = (f"{rng.choice(SUBJECTS)}{rng.choice(PROBLEMS)}，{rng.choice(ASKS)}，"
+               f"{rng.choice(ASKS)}（{rng.randint(1, 30)}号楼{rng.randint(1, 6)}单元）。编号 {marker}")
     return {"channel": "phone", "type": TYPES[i % len(TYPES)], "category": CATEGORIES[i % len(CATEGORIES)],
-            "district": DISTRICTS[i % len(DISTRICTS)], "address": f"混沌路{i}号",
-            "citizen": {"name": "测试", "phone": f"139{i % 100000000:08d}"},
-            "content": f"混沌测试工单 {marker}：市民反映的问题需要处理", "external_ref": marker}
+            "district": DISTRICTS[i % len(DISTRICTS)], "address": f"{rng.choice(DISTRICTS)}区{rng.randint(1, 999)}号",
+            "citizen": {"name": "测试", "phone": f"139{rng.randint(0, 99999999):08d}"},
+            "content": content, "external_ref": marker}
 
 
 class Load:
@@ -1039,8 +1050,8 @@ def main(argv=None) -> int:
         results = chaos.run_all(names)
     except KeyboardInterrupt:
         chaos.node.stop()
-        print("[chaos] interrupted", file=sys.stderr)
-        return 130
+        print(f"[chaos] interrupted; files in {root}", file=sys.stderr, flush=True)
+        os._exit(130)  # the load's worker threads may still wait on their HTTP timeouts
     print()
     print(table(results))
     if args.json:

@@ -53,23 +53,37 @@ class Cluster:
     count: int
 
 
-def poisson_upper_tail(k: int, lam: float) -> float:
-    """P(X >= k) for X ~ Poisson(lam), in log space (no underflow for large counts)."""
+def poisson_upper_tail(k: int, lam: float, at_least: float | None = None) -> float:
+    """P(X >= k) for X ~ Poisson(lam), in log space (no underflow for large counts).
+
+    With `at_least`, the sum stops as soon as the tail is known to reach it and returns a lower bound
+    (>= at_least) instead of the exact value: a significance test needs no more, and its cost then does
+    not grow with the counts. Below it the value is exact."""
     if k <= 0:
         return 1.0
     if lam <= 0:
         return 0.0
+    if k <= lam and at_least is not None and at_least <= 0.5:
+        return 0.5   # k is at most the median, which is >= lam - ln 2 > floor(lam) - 1: P(X >= k) >= 1/2
 
     def log_pmf(i: int) -> float:
         return -lam + i * math.log(lam) - math.lgamma(i + 1)
 
-    if k <= lam:  # the tail holds most of the mass: 1 - the lower part
-        return max(0.0, 1.0 - sum(math.exp(log_pmf(i)) for i in range(k)))
-    total, i, log_term = 0.0, k, log_pmf(k)   # terms decrease from k on
+    if k <= lam:  # the tail holds most of the mass: 1 - the lower part, summed down from k - 1
+        lower, i, log_term = 0.0, k - 1, log_pmf(k - 1)   # terms decrease from k - 1 down (below the mode)
+        while i >= 0:
+            term = math.exp(log_term)
+            lower += term
+            if term == 0.0 or term < lower * 1e-15:
+                break
+            log_term += math.log(i) - math.log(lam) if i > 0 else 0.0
+            i -= 1
+        return max(0.0, 1.0 - lower)
+    total, i, log_term = 0.0, k, log_pmf(k)   # terms decrease from k up
     while True:
         term = math.exp(log_term)
         total += term
-        if term == 0.0 or term < total * 1e-15:
+        if term == 0.0 or term < total * 1e-9 or (at_least is not None and total >= at_least):
             return min(1.0, total)
         i += 1
         log_term += math.log(lam) - math.log(i)
@@ -98,7 +112,7 @@ def rises(current: Mapping[Cell, int], history: Sequence[Mapping[Cell, int]], ru
         if k < rule.min_count:
             continue
         baseline = sum(h.get(cell, 0) for h in before) / len(before)
-        p = poisson_upper_tail(k, max(baseline, rule.floor))
+        p = poisson_upper_tail(k, max(baseline, rule.floor), at_least=rule.alpha)
         if p < rule.alpha:
             found[cell] = Rise(cell[0], cell[1], cell[2], k, round(baseline, 2), p,
                                round(k / baseline, 2) if baseline else None)

@@ -122,7 +122,9 @@ class DuplicatesSchema(Schema):
     category = fields.String(load_default=None, validate=validate.Length(max=100))
     district = fields.String(load_default=None, validate=validate.Length(max=50))
     address = fields.String(load_default="", validate=validate.Length(max=200))
-    content = fields.String(load_default="", validate=validate.Length(max=4000))
+    # a draft's words come in the query string, whose request line the gateway caps (414): its first
+    # 1,000 characters say enough for the similarity
+    content = fields.String(load_default="", validate=validate.Length(max=1000))
     phone = fields.String(load_default=None, validate=validate.Length(max=30))
     days = fields.Integer(load_default=None, validate=validate.Range(min=1, max=90))
     limit = fields.Integer(load_default=None, validate=validate.Range(min=1, max=50))

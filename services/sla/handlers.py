@@ -208,11 +208,14 @@ def fire_timers(app: Sla, max_events: int = MAX_EVENTS_PER_WRITE) -> int:
     cmd = c.FireTimers(max_events=max_events)
     fired = _fired(app.store.fire_runs(now))
     seen = app.store.prepared_through()
-    sweep = seen is None or time.monotonic() - app.last_sweep >= SWEEP_SECONDS
+    # now and then also everything due (what a crash or a late write left out of the ranges), but
+    # never in a round that fired something: that one's clocks are still unfolded, all of them due
+    sweep = seen is None or (not fired and time.monotonic() - app.last_sweep >= SWEEP_SECONDS)
     if sweep:
         app.last_sweep = time.monotonic()
     horizon = now + LEAD
-    todo = app.store.pending(None if sweep else seen, horizon)
+    todo = app.store.pending(None, now) + app.store.pending(max(seen, now), horizon) if sweep and seen \
+        else app.store.pending(None if sweep else seen, horizon)
     for _ in range(MAX_ROUNDS):
         entries, alone = [], []
         for clock, rid in todo:

@@ -42,5 +42,8 @@ class SlaService(ServiceBase):
 
     @SettingsTimer.decorator
     def fire_timers(self):
-        handlers.fire_timers(self.app)   # what is due: one write per timer run
-        handlers.fold_timers(self.app)   # then the fired clocks' own documents catch up
+        handlers.fire_timers(self.app)   # what is due: one write per timer run; what is due soon: prepared
+
+    @SettingsTimer.decorator
+    def fold_timers(self):
+        handlers.fold_timers(self.app)   # fired clocks' own documents catch up, beside the firing

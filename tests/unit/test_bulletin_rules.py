@@ -113,6 +113,15 @@ def test_poisson_upper_tail_matches_the_direct_sum_and_survives_large_counts():
     assert hs.poisson_upper_tail(0, 3.0) == 1.0 and hs.poisson_upper_tail(2, 0.0) == 0.0
 
 
+def test_a_significance_test_stops_summing_once_the_tail_reaches_alpha():
+    exact = hs.poisson_upper_tail(60100, 60000.0)
+    bound = hs.poisson_upper_tail(60100, 60000.0, at_least=0.01)
+    assert 0.01 <= bound <= exact
+    assert hs.poisson_upper_tail(60000, 61000.0, at_least=0.01) == 0.5 <= hs.poisson_upper_tail(60000, 61000.0)
+    assert hs.poisson_upper_tail(62000, 60000.0, at_least=0.01) == pytest.approx(hs.poisson_upper_tail(62000, 60000.0))
+    assert hs.poisson_upper_tail(5, 0.5, at_least=0.01) == pytest.approx(0.000172115629955, rel=1e-6)
+
+
 def test_a_surge_in_one_street_is_a_hot_spot_and_steady_traffic_is_not():
     steady = {("noise.commercial", "tiedong", "jiefang"): 4, ("waste.household", "tiexi", None): 30}
     history = [dict(steady) for _ in range(4)]

@@ -104,9 +104,7 @@ def test_a_reply_racing_the_firing_is_decided_again_on_the_fired_clock(sla, monk
     sla.set_now(INSTANT - timedelta(seconds=1))                            # the reply is read just before
     assert sla.react(replied(INSTANT - timedelta(seconds=1))) == Outcome.APPLIED
     mine = [e for e in sla.published() if e["subject"] == "AS20261102000001"]
-    assert [e["type"].rsplit(".", 1)[-1] for e in mine] == ["set", "due_soon", "missed"] or \
-        [e["type"].rsplit(".", 1)[-1] for e in mine] == ["set", "due_soon", "met"]
-    assert [e["data"]["seq"] for e in mine] == [1, 2, 3]
+    assert [(e["type"].rsplit(".", 1)[-1], e["data"]["seq"]) for e in mine] == [("set", 1), ("due_soon", 2), ("met", 3)]
 
 
 def test_a_timer_already_due_when_written_fires_in_the_next_round(sla):
