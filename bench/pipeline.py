@@ -118,54 +118,49 @@ def broker_floor(amqp_uri: str, n: int) -> float:
         return n / (time.perf_counter() - start)
 
 
-class VisibilityProbe:
-    """How long after its deadline.set event a ticket's view shows the deadline: every `every`-th
-    ticket seen by the tap is read (GET /v1/tickets/{n}) every 250 ms until it does (two readers at
-    most: the probe must not become the load it measures)."""
+class ViewLag:
+    """How long after its deadline.set event a ticket's view shows the deadline, read from intake's
+    own histogram `hotline_event_lag_seconds{type="...deadline.set"}` (event time -> intake done
+    handling it), scraped before and after the run: polling tickets to see it would add the very
+    load it measures. Resolution: the histogram's buckets."""
 
-    def __init__(self, url: str, token: str, every: int = 10, threads: int = 2):
-        import queue
-        self.url, self.token, self.every = url, token, every
-        self.pending: queue.Queue = queue.Queue()
-        self.lags: list[float] = []
-        self.count = 0
-        self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(threads)]
-        for t in self.threads:
-            t.start()
+    TYPE = "cn.gov.12345.deadline.set"
 
-    def seen(self, number: str) -> None:
-        self.count += 1
-        if self.count % self.every == 0:
-            self.pending.put((number, time.perf_counter()))
+    def __init__(self, metrics_url: str | None):
+        self.url = metrics_url
+        self.before = self.scrape()
 
-    def run(self) -> None:
-        session = requests.Session()
-        session.headers.update({"Authorization": f"Bearer {self.token}"})
-        while True:
-            item = self.pending.get()
-            if item is None:
-                return
-            number, at = item
-            while time.perf_counter() - at < 60:
-                try:
-                    if session.get(f"{self.url}/v1/tickets/{number}", timeout=30).json().get("deadline"):
-                        self.lags.append(time.perf_counter() - at)
-                        break
-                except (requests.RequestException, ValueError):
-                    pass
-                time.sleep(0.25)
+    def scrape(self) -> dict[float, float]:
+        if not self.url:
+            return {}
+        try:
+            text = requests.get(self.url, timeout=10).text
+        except requests.RequestException:
+            return {}
+        out = {}
+        for line in text.splitlines():
+            if line.startswith("hotline_event_lag_seconds_bucket{") and f'type="{self.TYPE}"' in line \
+                    and 'service="intake"' in line:
+                le = line.split('le="')[1].split('"')[0]
+                out[float("inf") if le == "+Inf" else float(le)] = float(line.rsplit(" ", 1)[1])
+        return out
 
     def finish(self) -> dict:
-        for _ in self.threads:
-            self.pending.put(None)
-        for t in self.threads:
-            t.join(90)
-        lags = sorted(self.lags)
-        if not lags:
+        after = self.scrape()
+        if not after:
             return {}
-        return {"visible_lag_samples": len(lags), "visible_lag_p50_ms": round(statistics.median(lags) * 1000),
-                "visible_lag_p99_ms": round(lags[max(0, int(len(lags) * 0.99) - 1)] * 1000),
-                "visible_lag_max_ms": round(lags[-1] * 1000)}
+        delta = {le: after[le] - self.before.get(le, 0.0) for le in sorted(after)}
+        total = delta.get(float("inf"), 0.0)
+        if not total:
+            return {}
+
+        def quantile(q):
+            for le, n in delta.items():
+                if n >= q * total:
+                    return le
+            return float("inf")
+        return {"view_lag_events": int(total), "view_lag_p50_le_s": quantile(0.5), "view_lag_p99_le_s": quantile(0.99),
+                "view_visible_within_1s": round(delta.get(1.0, 0.0) / total, 3)}
 
 
 def disk_bytes(path: Path) -> int:
@@ -218,8 +213,8 @@ def main() -> int:
     store = 0.0 if args.no_floors else store_floor(mongo_uri, args.floor)
     broker = 0.0 if args.no_floors else broker_floor(amqp_uri, args.floor)
 
-    probe = VisibilityProbe(url, token)
-    tap = DeadlineTap(amqp_uri, on_seen=probe.seen)
+    lag = ViewLag((state.get("health") or {}).get("intake", "") + "/metrics" if state.get("health") else None)
+    tap = DeadlineTap(amqp_uri)
     tap_thread = threading.Thread(target=tap.run, daemon=True)
     tap_thread.start()
     tap.ready.wait(10)
@@ -287,7 +282,7 @@ def main() -> int:
     tap.stop.set()
     # what a user sees: intake's ticket view has caught up when its inbox queue is empty
     visible_s = wait_for_view(url, token, amqp_uri, numbers, start, deadline)
-    lag = probe.finish()
+    lag = lag.finish()
     report = profile.stop(len(numbers)) if profile is not None else None
 
     lat = sorted(latencies)

@@ -143,7 +143,8 @@ class FakeSlaStore:
                 entry = run_entry(before, after, events, service=self.clocks.outbox.service, at=max(at, now))
                 run = self.runs.setdefault(rid, _new_run(at))
                 if run["status"] != "open":
-                    late.append(before)
+                    if (run["keys"].get(before.ticket_id) or {}).get("v") != before.version:
+                        late.append(before)
                 elif (run["keys"].get(before.ticket_id) or {}).get("v") != before.version \
                         and hold_tag(before) not in run["holds"]:
                     run["entries"][before.ticket_id] = entry

@@ -339,10 +339,11 @@ class SlaStore:
                     return []
                 except DuplicateKeyError:
                     continue
-            if run["status"] != "open":
-                self._discard([e for _, _, e in items])
-                return [b for _, b, _ in items]
             keys, holds = run.get("keys") or {}, set(run.get("holds") or ())
+            if run["status"] != "open":  # fired meanwhile: with some of these (their events are its own now),
+                late = [(b, e) for _, b, e in items if (keys.get(b.ticket_id) or {}).get("v") != b.version]
+                self._discard([e for _, e in late])  # the rest late: fired on their own, events staged anew
+                return [b for b, _ in late]
             new = [(b, e) for _, b, e in items
                    if (keys.get(b.ticket_id) or {}).get("v") != b.version and hold_tag(b) not in holds]
             self._discard([e for _, b, e in items if hold_tag(b) in holds])

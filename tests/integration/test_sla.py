@@ -61,6 +61,9 @@ def test_two_sla_replicas_fire_each_timer_exactly_once(stack, rpc, tap, set_cloc
     set_clock(datetime(2026, 11, 6, 0, 5, tzinfo=BJ))                  # due Nov 4: overdue, 1 working day past
     wait_for(lambda: len(tap.of_type(T.DEADLINE_STILL_OVERDUE)) >= 25, 20, message="every timer fired")
     eventlet.sleep(1.5)
+    print("DEBUG", Counter(e["type"] for e in tap.events))
+    dup = [n for n, k in Counter(e["subject"] for e in tap.of_type(T.DEADLINE_DUE_SOON)).items() if k > 1]
+    print("DEBUG", [(e["type"].rsplit(".",1)[-1], e["id"][:8], e["data"].get("seq")) for e in tap.events if dup and e["subject"] == dup[0]])
     for kind in (T.DEADLINE_DUE_SOON, T.DEADLINE_OVERDUE, T.DEADLINE_STILL_OVERDUE):
         per_ticket = Counter(e["subject"] for e in tap.of_type(kind))
         assert per_ticket == {n: 1 for n in numbers}, kind
