@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test lint test-unit test-integration test-e2e test-browser token bench chaos venv broker system system-test clean
+.PHONY: run test lint test-unit test-integration test-e2e test-browser token bench chaos demo venv broker system system-test clean
 
 ## make run: start RabbitMQ if needed, the embedded MongoDB (unless MONGO_URI), five services and the gateway
 run: venv broker system
@@ -39,6 +39,11 @@ token: venv
 ## make bench: the pipeline benchmark against a stack started by `make run` (see bench/README.md)
 bench: venv
 	$(PY) bench/pipeline.py $(BENCH_ARGS)
+
+## make demo [DEMO_ARGS="--weeks 4 --per-day 40 --seed 1"]: a month of simulated traffic through the API of the
+## stack `make run` started (its URL from .data/stack.json), then its bulletins and assessment (issue 11)
+demo: venv
+	$(PY) -m tools.simulate $(DEMO_ARGS)
 
 ## make chaos [CHAOS_ARGS="--only broker,store -n 300"]: faults on a RabbitMQ node and a stack of its own (issue 9)
 chaos: venv

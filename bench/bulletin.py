@@ -42,13 +42,13 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "libs"))
 
 import pymongo  # noqa: E402
+
 from hotline_common.actors import Actor  # noqa: E402
 from hotline_common.catalog import load_catalog  # noqa: E402
 from hotline_common.config_files import read_yaml  # noqa: E402
 from hotline_common.dispatch import request  # noqa: E402
 from hotline_common.mongo import client  # noqa: E402
 from hotline_common.testing import FixedClock, RecordingOutbox  # noqa: E402
-
 from services.bulletin import handlers  # noqa: E402
 from services.bulletin.assessment import load_scheme  # noqa: E402
 from services.bulletin.handlers import HANDLERS, Bulletin, BulletinConfig  # noqa: E402

@@ -38,7 +38,6 @@ from hotline_common.clock import FixedClock  # noqa: E402
 from hotline_common.mongo import client  # noqa: E402
 from hotline_common.outbox import Outbox  # noqa: E402
 from hotline_common.settings import Settings  # noqa: E402
-
 from services.sla.calendar_source import build_calendar  # noqa: E402
 from services.sla.domain import compute_deadline  # noqa: E402
 from services.sla.handlers import fire_timers, fold_timers  # noqa: E402

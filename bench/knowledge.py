@@ -30,7 +30,6 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "libs"))
 
 from hotline_common.testing import at  # noqa: E402
-
 from services.intake.knowledge.domain import Entry  # noqa: E402
 from services.intake.knowledge.search import KnowledgeIndex  # noqa: E402
 from services.intake.knowledge.store import seed_entries  # noqa: E402

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import sys
 import threading
@@ -26,10 +27,9 @@ from pymongo import MongoClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from gateway.auth import local_secret, mint  # noqa: E402
 from hotline_common import serialization  # noqa: E402,F401  the cloudevents content type
 from hotline_common.events import HOTLINE_EXCHANGE, T  # noqa: E402
-
-from gateway.auth import local_secret, mint  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -39,11 +39,30 @@ CATEGORIES = ["noise.neighbourhood", "housing.property", "infrastructure.streetl
 DISTRICTS = ["tiedong", "tiexi", "lishan", "qianshan", "haicheng", "taian", "xiuyan", "gaoxin", "jingkai"]
 
 
+STREETS = ["胜利南路", "人民路", "解放东路", "建设大街", "中华路", "站前街", "新华路", "青年大街", "钢都路", "湖南路",
+           "鞍千路", "千山中路", "园林路", "民生路", "立山路", "曙光街", "太平街", "和平路", "光明街", "南胜利路"]
+PLACES = ["小区门口", "菜市场旁", "公交站附近", "学校对面", "十字路口", "居民楼下", "商场后门", "公园东门", "医院南侧", "桥下"]
+PROBLEMS = ["路灯不亮已有{n}天", "夜间施工噪音扰民到凌晨{n}点", "占道经营堵塞通行", "垃圾{n}天无人清运", "下水道堵塞污水外溢",
+            "违章停车堵住消防通道", "小区电梯故障困人{n}次", "物业费收费不合理", "公交车{n}路到站不停", "井盖缺失存在安全隐患",
+            "商铺外放音响声音过大", "楼道堆放杂物无人管理", "暖气不热室温只有{n}度", "工资拖欠{n}个月未发", "饭店油烟直排扰民",
+            "道路破损坑洼不平", "树木倒伏压住电线", "广告牌松动有坠落危险", "自来水浑浊有异味", "共享单车乱停乱放"]
+ASKS = ["希望尽快处理", "请相关部门核实", "已反映多次未解决", "请派人到现场查看", "希望给个答复"]
+
+
 def ticket(i: int) -> dict:
-    return {"channel": "phone", "type": TYPES[i % len(TYPES)], "category": CATEGORIES[i % len(CATEGORIES)],
-            "district": DISTRICTS[i % len(DISTRICTS)], "address": f"测试路{i}号",
+    """A call: the Tangshan type mix, varied words and places. About one in twenty repeats an earlier
+    call (the same problem at the same place, another caller): the front desk's duplicate check
+    sees what it would see on a real line, not ten thousand copies of one sentence."""
+    rng = random.Random(i)
+    j = rng.randrange(max(1, i)) if i and rng.random() < 0.05 else i   # a repeat of call j
+    src = random.Random(j * 7919 + 1)
+    street, place = src.choice(STREETS), src.choice(PLACES)
+    problem = src.choice(PROBLEMS).format(n=src.randrange(2, 12))
+    number = src.randrange(1, 300)
+    return {"channel": "phone", "type": TYPES[i % len(TYPES)], "category": CATEGORIES[j % len(CATEGORIES)],
+            "district": DISTRICTS[j % len(DISTRICTS)], "address": f"{street}{number}号{place}",
             "citizen": {"name": "测试", "phone": f"138{i % 100000000:08d}"},
-            "content": f"压测工单第{i}号：市民反映的问题需要处理"}
+            "content": f"市民反映{street}{number}号{place}{problem}，{rng.choice(ASKS)}"}
 
 
 class DeadlineTap:

@@ -42,14 +42,14 @@ sys.path.insert(0, str(REPO / "libs"))
 sys.path.insert(0, str(REPO / "bench"))
 
 from deadlines import clock_doc  # noqa: E402
+
+from gateway.auth import local_secret, mint  # noqa: E402
 from hotline_common.actors import Actor  # noqa: E402
 from hotline_common.catalog import load_catalog  # noqa: E402
 from hotline_common.config_files import read_yaml  # noqa: E402
 from hotline_common.messages import ActorRef  # noqa: E402
 from hotline_common.mongo import client  # noqa: E402
 from hotline_common.timeutil import local_date  # noqa: E402
-
-from gateway.auth import local_secret, mint  # noqa: E402
 from services.escalation.domain import Case  # noqa: E402
 from services.escalation.store import case_to_doc  # noqa: E402
 from services.intake import domain  # noqa: E402
@@ -201,7 +201,6 @@ def prepare(mongo_uri: str) -> float:
     from hotline_common.clock import SystemClock
     from hotline_common.outbox import Outbox
     from hotline_common.settings import Settings
-
     from services.escalation.service import build as escalation
     from services.intake.service import build as intake
     from services.sla.service import build as sla

@@ -41,12 +41,12 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from hotline_common.dispatch import request  # noqa: E402
-from hotline_common.events import T  # noqa: E402
 from pipeline import DeadlineTap, ticket  # noqa: E402
 from standardwebhooks.webhooks import Webhook  # noqa: E402
 
 from gateway.auth import local_secret, mint  # noqa: E402
+from hotline_common.dispatch import request  # noqa: E402
+from hotline_common.events import T  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SUBSCRIBER = {"user_id": "bench-subscriber", "role": "subscriber"}

@@ -9,6 +9,7 @@ from functools import partial
 
 import falcon
 import falcon.media
+
 from hotline_common import logs
 from hotline_common.metrics import HttpMetrics
 from hotline_common.settings import Settings

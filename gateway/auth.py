@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import jwt
+
 from hotline_common.actors import ROLES, UNIT_ROLES
 
 ALGORITHM = "HS256"

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import falcon
 import yaml
+
 from hotline_common.actors import ROLES, UNIT_ROLES
 from hotline_common.errors import ValidationFailed
 from hotline_common.settings import REPO_ROOT, Settings

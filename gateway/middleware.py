@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import falcon
+
 from hotline_common import logs
 
 from .auth import InvalidToken, TokenVerifier

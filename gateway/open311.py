@@ -33,10 +33,11 @@ from xml.etree import ElementTree as ET
 
 import falcon
 import yaml
+from nameko.exceptions import RpcTimeout, UnknownService
+
 from hotline_common.actors import ROLES, UNIT_ROLES
 from hotline_common.dispatch import request
 from hotline_common.errors import HotlineError, ValidationFailed
-from nameko.exceptions import RpcTimeout, UnknownService
 
 from .auth import InvalidToken, TokenVerifier
 from .problems import status_of

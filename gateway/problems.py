@@ -13,10 +13,11 @@ import json
 import logging
 
 import falcon
+from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
+
 from hotline_common import errors as e
 from hotline_common.errors import HotlineError
 from hotline_common.logs import correlation_id
-from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
 
 from .rpc import BROKER_ERRORS
 

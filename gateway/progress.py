@@ -20,6 +20,7 @@ import time
 from collections import OrderedDict, deque
 
 import falcon
+
 from hotline_common.dispatch import request
 from hotline_common.errors import NotFound
 

@@ -33,9 +33,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from nameko.exceptions import RpcTimeout, UnknownService
+
 from hotline_common.dispatch import request
 from hotline_common.errors import HotlineError
-from nameko.exceptions import RpcTimeout, UnknownService
 
 log = logging.getLogger(__name__)
 

@@ -16,12 +16,13 @@ from __future__ import annotations
 import logging
 import threading
 
-import hotline_common.service_base  # noqa: F401  registers the typed errors for deserialisation
 from amqp.exceptions import ConnectionError as AmqpConnectionError
-from hotline_common.logs import correlation_id
 from kombu.exceptions import OperationalError
 from nameko.rpc import ServiceProxy
 from nameko.standalone.rpc import ClusterRpcProxy
+
+import hotline_common.service_base  # noqa: F401  registers the typed errors for deserialisation
+from hotline_common.logs import correlation_id
 
 log = logging.getLogger(__name__)
 

@@ -54,7 +54,7 @@ class EventTap:
         self._stop = threading.Event()
         self._ready = threading.Event()
 
-    def start(self) -> "EventTap":
+    def start(self) -> EventTap:
         self._thread = eventlet.spawn(self._run)
         assert self._ready.wait(10), "event tap did not start"
         return self

@@ -26,8 +26,10 @@ import argparse
 import json
 import random
 import sys
+import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -72,7 +74,7 @@ def pick(rng: random.Random, mix: dict[str, float]) -> str:
 class Api:
     def __init__(self, url: str, data_dir: Path):
         self.url, self.secret = url.rstrip("/"), local_secret(data_dir)
-        self.session, self.tokens = requests.Session(), {}
+        self.local, self.tokens = threading.local(), {}
         self.calls = 0
 
     def _headers(self, role: str, unit: str | None) -> dict:
@@ -84,7 +86,9 @@ class Api:
 
     def call(self, method: str, path: str, body=None, role="operator", unit=None, params=None):
         self.calls += 1
-        return self.session.request(method, self.url + path, json=body, params=params, timeout=30,
+        if not hasattr(self.local, "session"):
+            self.local.session = requests.Session()
+        return self.local.session.request(method, self.url + path, json=body, params=params, timeout=30,
                                     headers=self._headers(role, unit))
 
 
@@ -100,8 +104,19 @@ class Simulation:
             self.behaviour[unit] = kind
         self.open: dict[str, dict] = {}           # number -> what the simulator knows of the ticket
         self.stats: Counter = Counter()
+        self.lock = threading.Lock()
+        self.pool = ThreadPoolExecutor(max_workers=args.workers)
         self.day_no = 0
         self.deadline = time.monotonic() + 60 * args.max_minutes
+
+    def count(self, key: str) -> None:
+        with self.lock:
+            self.stats[key] += 1
+
+    def rng_for(self, number: str) -> random.Random:
+        """Each ticket's decisions on each day come from its own generator: the same with the same
+        --seed, whatever order the worker threads take the tickets in."""
+        return random.Random(f"{self.args.seed}:{number}:{self.day_no}")
 
     def kind_of(self, unit: str | None) -> str:
         return self.behaviour.get(unit or "", "normal")
@@ -129,7 +144,7 @@ class Simulation:
         return datetime(day.year, day.month, day.day, 9, tzinfo=BJ)
 
     # -- citizens ---------------------------------------------------------------------------------------
-    def register(self, i: int) -> None:
+    def draw(self, i: int) -> dict:
         rng = self.rng
         kind, category, district = pick(rng, TYPE_MIX), pick(rng, CATEGORY_MIX), pick(rng, DISTRICT_MIX)
         body = {"channel": pick(rng, CHANNEL_MIX), "type": kind, "category": category, "district": district,
@@ -137,19 +152,23 @@ class Simulation:
                 "citizen": {"name": f"{rng.choice(SURNAMES)}{'先生' if rng.random() < .5 else '女士'}",
                             "phone": f"13{rng.randint(0, 9)}{rng.randint(10**7, 10**8 - 1)}"},
                 "content": f"{SUBJECTS[kind]}：关于{category}方面的问题，市民反映情况并希望尽快处理（模拟第{i}件）"}
+        return body
+
+    def register(self, body: dict) -> None:
+        kind = body["type"]
         r = self.api.call("POST", "/v1/tickets", body)
         if r.status_code != 201:
-            self.stats["register_failed"] += 1
+            self.count("register_failed")
             return
-        self.stats["registered"] += 1
-        self.stats[f"type:{kind}"] += 1
+        self.count("registered")
+        self.count(f"type:{kind}")
         self.open[r.json()["number"]] = {"day": self.day_no, "state": "new"}
 
     # -- units ------------------------------------------------------------------------------------------
     def act(self, number: str, path: str, body: dict, unit: str, leader=False) -> bool:
         r = self.api.call("POST", f"/v1/tickets/{number}/{path}", body,
                           role="unit_leader" if leader else "unit_handler", unit=unit)
-        self.stats[f"{path}:{r.status_code}"] += 1
+        self.count(f"{path}:{r.status_code}")
         return r.status_code == 200
 
     def work(self, number: str, t: dict) -> None:
@@ -163,24 +182,24 @@ class Simulation:
             if status == "returned" or t.get("returned"):
                 return self.redispatch(number, view)
             return
-        kind = self.kind_of(unit)
+        kind, rng = self.kind_of(unit), self.rng_for(number)
         age = self.day_no - t.get("since", t["day"])
         if status == "dispatched":
-            if kind == "returning" and not t.get("returned") and self.rng.random() < 0.5:
+            if kind == "returning" and not t.get("returned") and rng.random() < 0.5:
                 if self.act(number, "returns", {"reason": "该事项不属于本单位职责范围，建议改派相关主管部门"}, unit):
                     t["returned"] = True
-                    self.stats["returns_requested"] += 1
+                    self.count("returns_requested")
                 return
-            if kind != "late" or age >= 1 or self.rng.random() < 0.5:
+            if kind != "late" or age >= 1 or rng.random() < 0.5:
                 self.act(number, "accept", {}, unit)
             return
         if status == "return_requested":
             r = self.api.call("POST", f"/v1/tickets/{number}/returns/decision",
-                              {"approve": True, "note": "同意退回，重新派单", "redispatch_to": self.other_unit(unit)})
-            self.stats[f"return_decision:{r.status_code}"] += 1
+                              {"approve": True, "note": "同意退回，重新派单", "redispatch_to": self.other_unit(unit, rng)})
+            self.count(f"return_decision:{r.status_code}")
             t["since"] = self.day_no
             return
-        if status in ("accepted", "reviewed") and self.due_to_reply(kind, age, view):
+        if status in ("accepted", "reviewed") and self.due_to_reply(kind, age, view, rng):
             if status == "accepted":
                 self.act(number, "review", {"instructions": REVIEW}, unit, leader=True)
             if self.act(number, "reply", {"result": "solved", "content": REPLY, "contacted_citizen": True}, unit):
@@ -193,24 +212,24 @@ class Simulation:
         if status == "replied" and t.get("state") == "replied" and self.day_no > t.get("replied_day", 0):
             self.callback(number, t)
 
-    def due_to_reply(self, kind: str, age: int, view: dict) -> bool:
+    def due_to_reply(self, kind: str, age: int, view: dict, rng: random.Random) -> bool:
         if kind in ("prompt", "unsatisfactory", "returning"):
             return True
         if kind == "late":
-            return bool(view.get("overdue")) and self.rng.random() < 0.6
+            return bool(view.get("overdue")) and rng.random() < 0.6
         left = (view.get("deadline") or {}).get("working_days", 2)
-        return age >= min(left - 1, self.rng.randint(0, 3))
+        return age >= min(left - 1, rng.randint(0, 3))
 
-    def other_unit(self, unit: str) -> str:
-        candidates = [u for u, k in self.behaviour.items() if u != unit and k in ("prompt", "normal")]
-        return self.rng.choice(candidates or ["city.housing"])
+    def other_unit(self, unit: str, rng: random.Random) -> str:
+        candidates = sorted(u for u, k in self.behaviour.items() if u != unit and k in ("prompt", "normal"))
+        return rng.choice(candidates or ["city.housing"])
 
     def redispatch(self, number: str, view: dict) -> None:
-        r = self.api.call("POST", f"/v1/tickets/{number}/dispatch", {"unit_id": self.other_unit("")})
-        self.stats[f"dispatch:{r.status_code}"] += 1
+        r = self.api.call("POST", f"/v1/tickets/{number}/dispatch", {"unit_id": self.other_unit("", self.rng_for(number))})
+        self.count(f"dispatch:{r.status_code}")
 
     def callback(self, number: str, t: dict) -> None:
-        rng, kind = self.rng, self.kind_of(t.get("unit"))
+        rng, kind = self.rng_for(number + ":callback"), self.kind_of(t.get("unit"))
         if rng.random() < 0.08:
             body = {"reached": False}
         else:
@@ -218,7 +237,7 @@ class Simulation:
             body = {"reached": True, "satisfaction": satisfaction,
                     "solved": satisfaction != "unsatisfied" or rng.random() < 0.2, "unit_contacted": rng.random() < 0.9}
         r = self.api.call("POST", f"/v1/tickets/{number}/callbacks", body)
-        self.stats[f"callback:{body.get('satisfaction', 'unreached')}"] += 1
+        self.count(f"callback:{body.get('satisfaction', 'unreached')}")
         if r.status_code == 200:
             after = r.json()
             if after.get("status") == "closed":
@@ -242,14 +261,12 @@ class Simulation:
             today = self.now().astimezone(BJ).date()
             n = 0 if self.out_of_budget() else max(1, round(self.args.per_day * self.rng.uniform(0.8, 1.2)))
             n = min(n, self.args.max_tickets - self.stats["registered"])
-            for i in range(n):
-                self.register(self.stats["registered"] + 1)
+            bodies = [self.draw(self.stats["registered"] + i + 1) for i in range(n)]
+            list(self.pool.map(self.register, bodies))
             time.sleep(1.0)                                   # let routing dispatch the day's tickets
             for _ in range(2):                                # two rounds: sign for, then review and reply
-                for number, t in list(self.open.items()):
-                    if time.monotonic() > self.deadline:
-                        break
-                    self.work(number, t)
+                if time.monotonic() < self.deadline:
+                    list(self.pool.map(lambda item: self.work(*item), sorted(self.open.items())))
             print(f"  {today} (day {self.day_no + 1}/{days}): +{n} tickets, {len(self.open)} open, "
                   f"{self.stats['reply:200']} replies, {sum(v for k, v in self.stats.items() if k.startswith('callback:'))}"
                   f" callbacks, {self.api.calls} calls, {time.monotonic() - began:.0f}s", flush=True)
@@ -259,6 +276,21 @@ class Simulation:
             self.advance(working_days=1)
         self.finish(start)
 
+    def bulletin(self, kind: str, key: str) -> dict | None:
+        """The period's bulletin: the service's timer makes it once the period has ended (wait for that
+        first, rather than racing it), else made on demand."""
+        for attempt in range(60):
+            listed = self.api.call("GET", "/v1/bulletins", params={"kind": kind, "year": key[:4]})
+            found = [b for b in (listed.json().get("items", []) if listed.ok else []) if b["period"] == key]
+            if found:
+                return found[0]
+            if attempt >= 20:
+                r = self.api.call("POST", "/v1/bulletins", {"kind": kind, "period": key, "replace": False})
+                if r.status_code in (200, 201):
+                    return r.json()
+            time.sleep(1)
+        return None
+
     def finish(self, start: datetime) -> None:
         end = self.now().astimezone(BJ)
         month_after = date(end.year + (end.month == 12), end.month % 12 + 1, 1)
@@ -267,20 +299,14 @@ class Simulation:
         months = sorted({f"{d:%Y-%m}" for d in (start.date(), end.date())})
         weeks = sorted({"{}-W{:02d}".format(*(start.date() + timedelta(days=7 * w)).isocalendar()[:2])
                         for w in range(self.args.weeks)})
-        published = []
         for kind, keys in (("weekly", weeks), ("monthly", months)):
             for key in keys:
-                for _ in range(30):
-                    r = self.api.call("POST", "/v1/bulletins", {"kind": kind, "period": key, "replace": False})
-                    if r.status_code in (200, 201):
-                        b = r.json()
-                        published.append(b)
-                        print(f"  {b['issue']} {kind} {key}: {b['registered']} registered, named: "
-                              f"{', '.join(b['named_units']) or '-'}  {self.api.url}/v1/bulletins/{b['id']}")
-                        break
-                    time.sleep(1)                          # being made by the timer, or the service is busy
-                else:
-                    print(f"  {kind} {key}: {r.status_code} {r.text[:200]}")
+                b = self.bulletin(kind, key)
+                if b is None:
+                    print(f"  {kind} {key}: not published (see the bulletin service's log)")
+                    continue
+                print(f"  {b['issue']} {kind} {key}: {b['registered']} registered, named: "
+                      f"{', '.join(b['named_units']) or '-'}  {self.api.url}/v1/bulletins/{b['id']}", flush=True)
         for key in months:
             a = self.api.call("GET", "/v1/assessment", params={"period": key}).json()
             print(f"assessment {key}: top " + ", ".join(f"{r['unit_name']} {r['score']:.1f}" for r in a.get("top", []))
@@ -311,11 +337,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--start", help="first day (YYYY-MM-DD; default the first Monday of next month on the stack's clock)")
     p.add_argument("--behaviour", action="append", default=[], metavar="UNIT=KIND",
                    help="prompt|normal|late|returning|unsatisfactory (repeatable)")
+    p.add_argument("--workers", type=int, default=8, help="concurrent API calls (1..32)")
     p.add_argument("--max-tickets", type=int, default=5000)
     p.add_argument("--max-minutes", type=float, default=20)
     args = p.parse_args(argv)
-    if not 1 <= args.weeks <= 26 or not 1 <= args.per_day <= 500:
-        p.error("--weeks 1..26 and --per-day 1..500")
+    if not 1 <= args.weeks <= 26 or not 1 <= args.per_day <= 500 or not 1 <= args.workers <= 32:
+        p.error("--weeks 1..26, --per-day 1..500, --workers 1..32")
     api = Api(args.url or default_url(args.data_dir), args.data_dir)
     try:
         clock = api.call("GET", "/v1/clock").json()

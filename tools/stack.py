@@ -65,10 +65,9 @@ class Child:
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        out = open(self.log_path, "ab")
-        self.process = subprocess.Popen(self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                        cwd=REPO_ROOT, start_new_session=True, preexec_fn=die_with_parent)
-        out.close()
+        with open(self.log_path, "ab") as out:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                            cwd=REPO_ROOT, start_new_session=True, preexec_fn=die_with_parent)
 
     @property
     def pid(self) -> int | None:

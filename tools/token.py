@@ -13,12 +13,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from gateway.app import jwt_secret
+from gateway.auth import mint
 from hotline_common.actors import ROLES, UNIT_LEADER, UNIT_ROLES
 from hotline_common.config_files import read_yaml
 from hotline_common.settings import Settings
-
-from gateway.app import jwt_secret
-from gateway.auth import mint
 
 
 def default_user(role: str, unit: str | None) -> str:

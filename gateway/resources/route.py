@@ -16,6 +16,7 @@ import uuid
 from urllib.parse import quote, urlencode
 
 import falcon
+
 from hotline_common.dispatch import request
 
 from ..body import BodyLimits, read_json

@@ -33,7 +33,7 @@ class Actor:
     def is_unit(self) -> bool:
         return self.role in UNIT_ROLES
 
-    def require(self, *roles: str) -> "Actor":
+    def require(self, *roles: str) -> Actor:
         if self.role not in roles:
             raise Forbidden(f"role {self.role} may not do this; allowed: {', '.join(roles)}")
         return self
@@ -50,7 +50,7 @@ class Actor:
         return {"user_id": self.user_id, "role": self.role, "unit_id": self.unit_id}
 
     @classmethod
-    def from_dict(cls, data: dict | None) -> "Actor":
+    def from_dict(cls, data: dict | None) -> Actor:
         data = data or {}
         role = data.get("role")
         if role not in ROLES + (SYSTEM,):

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Optional, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def utcnow() -> datetime:
@@ -55,17 +56,17 @@ class ClockState:
         return self.virtual_anchor + (real_now - self.real_anchor) * self.rate
 
     @classmethod
-    def set_to(cls, virtual: datetime, real_now: datetime, running: bool = True) -> "ClockState":
+    def set_to(cls, virtual: datetime, real_now: datetime, running: bool = True) -> ClockState:
         return cls(virtual_anchor=virtual, real_anchor=real_now, rate=1 if running else 0)
 
-    def advanced(self, delta: timedelta, real_now: datetime) -> "ClockState":
+    def advanced(self, delta: timedelta, real_now: datetime) -> ClockState:
         return ClockState(self.at(real_now) + delta, real_now, self.rate)
 
     def to_doc(self) -> dict:
         return {"virtual_anchor": self.virtual_anchor, "real_anchor": self.real_anchor, "rate": self.rate}
 
     @classmethod
-    def from_doc(cls, doc: dict) -> "ClockState":
+    def from_doc(cls, doc: dict) -> ClockState:
         def aware(d):
             return d if d.tzinfo else d.replace(tzinfo=UTC)
         return cls(aware(doc["virtual_anchor"]), aware(doc["real_anchor"]), int(doc.get("rate", 1)))
@@ -74,10 +75,10 @@ class ClockState:
 class ControllableClock:
     """Reads the shared clock state at most every `refresh_seconds`; no state means real time."""
 
-    def __init__(self, load_state: Callable[[], Optional[ClockState]], refresh_seconds: float = 0.2):
+    def __init__(self, load_state: Callable[[], ClockState | None], refresh_seconds: float = 0.2):
         self._load_state = load_state
         self._refresh = refresh_seconds
-        self._state: Optional[ClockState] = None
+        self._state: ClockState | None = None
         self._loaded_at = -1e9
         self._lock = threading.Lock()
 

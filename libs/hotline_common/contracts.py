@@ -21,7 +21,7 @@ ASYNCAPI = REPO_ROOT / "docs" / "asyncapi.yaml"
 def schema_files() -> dict[Path, str]:
     """Every generated file and its text."""
     out = {}
-    for full_type, cls in sorted(load_all().items()):
+    for _full_type, cls in sorted(load_all().items()):
         text = json.dumps(event_schema(cls), indent=2, ensure_ascii=False) + "\n"
         out[EVENTS_DIR / f"{cls.TYPE}.schema.json"] = text
     out[ASYNCAPI] = asyncapi()

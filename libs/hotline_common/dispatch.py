@@ -59,13 +59,13 @@ class Received(Generic[E]):
     # the CloudEvent as it arrived, for a reaction that keeps it whole (bulletin's facts and feed, D5)
     envelope: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
-    @classmethod
-    def of(cls, envelope: dict) -> Received:
+    @staticmethod
+    def of(envelope: dict) -> Received[Event]:
         event_cls = event_class(envelope["type"])
         if event_cls is None:
             raise PoisonMessage(f"unknown event type {envelope['type']}")
-        return cls(event_cls.from_data(envelope["data"]), envelope["id"], parse_iso(envelope["time"]),
-                   envelope.get("source", ""), envelope)
+        return Received(event_cls.from_data(envelope["data"]), envelope["id"], parse_iso(envelope["time"]),
+                        envelope.get("source", ""), envelope)
 
 
 def request(params: dict | None = None, body: dict | None = None, query: dict | None = None,

@@ -23,14 +23,17 @@ import queue
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from datetime import timedelta
-from typing import Callable, Iterable
 
 from kombu import Connection, Exchange, Producer
 from pymongo import ASCENDING, DeleteOne, InsertOne
 
-from . import logs, metrics
-from . import serialization  # noqa: F401  registers the cloudevents serializer with kombu
+from . import (
+    logs,
+    metrics,
+    serialization,  # noqa: F401  registers the cloudevents serializer with kombu
+)
 from .batching import GroupCommit
 from .clock import Clock, utcnow
 from .events import HOTLINE_EXCHANGE, DomainEvent, envelope
@@ -71,7 +74,7 @@ def declare_publisher_topology(channel, service: str) -> None:
 class Outbox:
     """The port a store uses: wrap domain events, stage them, hand committed ones to the relay."""
 
-    def __init__(self, service: str, clock: Clock, relay: "OutboxRelay | None", database=None):
+    def __init__(self, service: str, clock: Clock, relay: OutboxRelay | None, database=None):
         self.service = service
         self.clock = clock
         self.relay = relay

@@ -41,7 +41,7 @@ def save_clock_state(settings: Settings, state: ClockState | None) -> None:
         coll.replace_one({"_id": CLOCK_DOC}, state.to_doc(), upsert=True)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def process_clock(settings: Settings):
     """One clock per process and settings: the system clock, or the shared controllable one."""
     if settings.clock_mode == "controllable":

@@ -74,7 +74,7 @@ class Settings:
         return f"{self.db_prefix}{service}"
 
     @classmethod
-    def from_env(cls, environ: dict | None = None) -> "Settings":
+    def from_env(cls, environ: dict | None = None) -> Settings:
         env = os.environ if environ is None else environ
         defaults = cls()
         environment = env.get("HOTLINE_ENV", defaults.environment)

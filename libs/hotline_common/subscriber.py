@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import partial
 
 from eventlet.event import Event
@@ -33,12 +33,11 @@ from nameko.extensions import Entrypoint, ProviderCollector, SharedExtension
 from nameko.messaging import QueueConsumer
 from pymongo.errors import PyMongoError
 
-from . import metrics
-from .serialization import ACCEPT
-from . import event_schemas
+from . import event_schemas, metrics
 from .errors import PoisonMessage, StaleVersion, TransientError
 from .events import HOTLINE_EXCHANGE, parse_envelope
 from .providers import process_clock
+from .serialization import ACCEPT
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -265,7 +264,7 @@ class EventInbox(SharedExtension, ProviderCollector):
                     "x-hotline-error": _describe(exc),
                     "x-hotline-reason": reason,
                     "x-hotline-attempts": int((message.headers or {}).get(ATTEMPT_HEADER, 1)),
-                    "x-hotline-failed-at": datetime.now(timezone.utc).isoformat(),
+                    "x-hotline-failed-at": datetime.now(UTC).isoformat(),
                     "x-hotline-original-routing-key": message.delivery_info.get("routing_key", ""),
                 },
             )

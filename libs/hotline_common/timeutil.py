@@ -1,10 +1,10 @@
 """Time helpers: instants are aware UTC datetimes; days are counted in Asia/Shanghai."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-UTC = timezone.utc
+UTC = UTC
 CHINA = ZoneInfo("Asia/Shanghai")
 
 

@@ -29,7 +29,6 @@ from typing import Any
 from hotline_common.errors import NotYet
 from hotline_common.messages import Event
 from hotline_common.timeutil import local_date, parse_iso
-
 from services.escalation.events import AccountabilityRecorded, ReminderSent, SupervisionOpened
 from services.intake.events import CallbackRecorded, TicketClosed, TicketRegistered, TicketReopened
 from services.routing.events import AssignmentAccepted, ReturnApproved, TicketDispatched, TicketReplied

@@ -25,10 +25,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from hotline_common.batching import GroupCommit
-from hotline_common.mongo import AggregateCollection, increment
 from pymongo import ASCENDING, DESCENDING, InsertOne, UpdateOne
 from pymongo.errors import DuplicateKeyError
+
+from hotline_common.batching import GroupCommit
+from hotline_common.mongo import AggregateCollection, increment
 
 from .assessment import ManualInput
 from .domain import Count, Dims, TicketRecord

@@ -21,7 +21,6 @@ from hotline_common.actors import ADMIN, OPERATOR, SUPERVISOR, UNIT_ROLES, Actor
 from hotline_common.errors import Conflict, Forbidden, NotFound, NotYet, ValidationFailed
 from hotline_common.messages import ActorRef, Event, Instant, Role, to_jsonable
 from hotline_common.timeutil import as_utc, parse_iso
-
 from services.intake.events import TicketChallenged
 from services.routing.events import AssignmentRefused, CounitDeclined, TicketReplied
 from services.sla.events import (

@@ -8,7 +8,6 @@ from typing import Any, TypeVar
 
 from hotline_common.messages import ActorRef, Event
 from hotline_common.testing import MemoryAggregates
-
 from services.routing.events import AssignmentState, LeadUnit
 
 from .domain import AccountabilityRecord, Case, TicketRef, VerificationTask, Watch

@@ -18,7 +18,6 @@ from hotline_common.errors import Conflict, NotFound, NotYet, StaleVersion, Tran
 from hotline_common.messages import to_jsonable
 from hotline_common.mongo import retrying
 from hotline_common.timeutil import as_utc, local_date
-
 from services.intake.events import TicketChallenged, TicketMarkedKey, TicketRegistered, TicketReopened
 from services.routing.events import AssignmentRefused, CounitDeclined, TicketReplied
 from services.sla.events import (

@@ -11,10 +11,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from pymongo import ASCENDING, DESCENDING
+
 from hotline_common.messages import ActorRef
 from hotline_common.mongo import BOOKKEEPING, HIDDEN, AggregateCollection, SpanHints, increment, newest_first
 from hotline_common.timeutil import as_utc
-from pymongo import ASCENDING, DESCENDING
 
 from .domain import (
     AccountabilityRecord,

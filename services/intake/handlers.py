@@ -17,7 +17,6 @@ from hotline_common.errors import NotFound, ValidationFailed
 from hotline_common.messages import Event, to_jsonable
 from hotline_common.mongo import retrying
 from hotline_common.timeutil import local_date
-
 from services.escalation.events import (
     AccountabilityRecorded,
     ReinvestigationOrdered,

@@ -1,13 +1,14 @@
 """The intake nameko service: its RPCs and its event subscriber come from the handler table."""
 from __future__ import annotations
 
+from nameko.timer import Timer
+
 from hotline_common.catalog import load_catalog
 from hotline_common.config_files import read_yaml
 from hotline_common.dispatch import entrypoints
 from hotline_common.providers import UseCases
 from hotline_common.service_base import ServiceBase
 from hotline_common.settings import Settings
-from nameko.timer import Timer
 
 from .domain import CallbackPolicy
 from .duplicates import DuplicatePolicy

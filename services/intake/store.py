@@ -13,6 +13,9 @@ from dataclasses import fields, is_dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from pymongo import ASCENDING, DESCENDING, UpdateOne
+from pymongo.errors import DuplicateKeyError
+
 from hotline_common.errors import StaleVersion, ValidationFailed
 from hotline_common.mongo import (
     HIDDEN,
@@ -24,8 +27,6 @@ from hotline_common.mongo import (
     newest_first,
 )
 from hotline_common.timeutil import as_utc, iso, parse_iso
-from pymongo import ASCENDING, DESCENDING, UpdateOne
-from pymongo.errors import DuplicateKeyError
 
 from .commands import TicketFilters
 from .domain import (
@@ -537,27 +538,25 @@ class IntakeStore(TicketWrites):
                        fingerprint: str | None, since: datetime, limit: int) -> list[Ticket]:
         """Recent open tickets a call may repeat (see duplicate_query), newest first, at most `limit`."""
         # duplicate_query's meaning, read as one indexed query per way of being a candidate (a
-        # top-level $or is a scan of the whole collection on the embedded server): by the caller,
-        # by each SimHash band (few tickets each: one query over the days), by the place (walked
-        # newest first: a busy place has many)
+        # top-level $or is a scan of the whole collection on the embedded server): by the caller, by
+        # each SimHash band, by the place. Each way is walked newest first and stops at `limit`
+        # (the newest `limit` of the union are among the newest `limit` of each way): a busy place,
+        # or a band every similar call shares, costs a pool, never every ticket of the days.
         tickets = self.db.tickets
-        narrow: list[dict[str, Any]] = [{"citizen.phone": phone}] if phone else []
-        narrow += [{"fingerprint_bands": band} for band in bands(fingerprint)]
+        ways: list[tuple[str, dict[str, Any]]] = [("caller_newest", {"citizen.phone": phone})] if phone else []
+        ways += [("bands", {"fingerprint_bands": band}) for band in bands(fingerprint)]
+        if category and district:
+            ways.append(("place_newest", {"category": category, "district": district}))
         found: dict[str, dict] = {}
 
         def candidate(d: dict) -> bool:
             return d.get("closed") is not True and d.get("merged_into") is None
-        for eq in narrow:
-            for d in tickets.find({**eq, "created_at": {"$gte": since}}, FRONT_DESK_FIELDS):
-                if candidate(d):
-                    found[d["_id"]] = d
-        if category and district:
-            place = {"category": category, "district": district}
-
-            def fetch(lo, hi, inclusive):
+        for index, eq in ways:
+            def fetch(lo, hi, inclusive, eq=eq):
                 window = {"$gte": lo} | ({"$lte" if inclusive else "$lt": hi} if hi is not None else {})
-                return tickets.find({**place, "created_at": window}, FRONT_DESK_FIELDS)
-            key = ("place_newest", category, district)
+                return tickets.find({**eq, "created_at": window}, FRONT_DESK_FIELDS)
+            # a place's width is its own; a caller's or a band's is what such keys usually need
+            key = (index, *eq.values()) if index == "place_newest" else (index,)
             docs, span = newest_first(fetch, limit, since=since, keep=candidate, span=self.spans.get(key))
             self.spans.put(key, span)
             found.update((d["_id"], d) for d in docs)

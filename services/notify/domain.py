@@ -39,7 +39,6 @@ from hotline_common.actors import ADMIN, Actor
 from hotline_common.errors import Conflict, RuleViolation, ValidationFailed
 from hotline_common.messages import PREFIX, ActorRef, Event, Instant
 from hotline_common.timeutil import iso
-
 from services.escalation.events import ReinvestigationOrdered, ReminderSent, SupervisionOpened
 from services.sla.events import DeadlineExtended, ExtensionRejected
 

@@ -13,7 +13,6 @@ from hotline_common.events import envelope
 from hotline_common.messages import ActorRef, Event
 from hotline_common.mongo import Applied
 from hotline_common.testing import MemoryAggregates, matches
-
 from services.escalation.events import ReminderSent
 from services.routing.events import AssignmentState, LeadUnit, TicketDispatched
 
@@ -110,14 +109,14 @@ class MemoryNotifyStore:
             doc.update(failure_streak=0, failing_since=None)
 
     # -- the delivery queue
-    def add_deliveries(self, deliveries: list[Delivery]) -> int:
+    def add_deliveries(self, deliveries: list[Delivery], claims: dict[str, str] | None = None) -> set[str]:
         if deliveries:
             self.writes += 1
-        added = 0
+        added = set()
         for d in deliveries:
             if d.id not in self.docs:
-                self.docs[d.id] = delivery_to_doc(d)
-                added += 1
+                self.docs[d.id] = delivery_to_doc(d) | ({"claim": claims[d.id]} if claims and d.id in claims else {})
+                added.add(d.id)
         return added
 
     def delivery(self, delivery_id_: str) -> Delivery | None:

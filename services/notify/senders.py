@@ -30,9 +30,10 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 import requests
-from hotline_common.errors import ValidationFailed
 from requests.adapters import HTTPAdapter
 from standardwebhooks.webhooks import Webhook
+
+from hotline_common.errors import ValidationFailed
 
 from . import commands as c
 from . import domain

@@ -24,12 +24,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from pymongo import ASCENDING, DESCENDING, InsertOne, ReturnDocument, UpdateOne
+from pymongo.errors import DuplicateKeyError, WriteError
+
 from hotline_common.batching import GroupCommit
 from hotline_common.messages import to_jsonable
 from hotline_common.mongo import HIDDEN, AggregateCollection, Applied
 from hotline_common.timeutil import as_utc, parse_iso
-from pymongo import ASCENDING, DESCENDING, InsertOne, ReturnDocument, UpdateOne
-from pymongo.errors import DuplicateKeyError, WriteError
 
 from .domain import Attempt, Contact, Delivery, Idempotency, Notice, Subscription
 
@@ -260,16 +261,20 @@ class NotifyStore:
                                          {"$set": {"failure_streak": 0, "failing_since": None}})
 
     # -- the delivery queue
-    def add_deliveries(self, deliveries: list[Delivery]) -> int:
+    def add_deliveries(self, deliveries: list[Delivery], claims: dict[str, str] | None = None) -> set[str]:
         """Insert new deliveries in one bulk write (shared with concurrent writers); those inserted
-        before (the same event delivered to notify again) are skipped. Returns how many are new."""
+        before (the same event delivered to notify again) are skipped. `claims` (delivery id -> token):
+        deliveries inserted already claimed by this replica, which sends them at once (their
+        `next_attempt_at` is the claim's end). Returns the ids inserted now."""
         if not deliveries:
-            return 0
-        outcomes = self.delivery_writes.write_all([InsertOne(delivery_to_doc(d)) for d in deliveries])
+            return set()
+        claims = claims or {}
+        docs = [delivery_to_doc(d) | ({"claim": claims[d.id]} if d.id in claims else {}) for d in deliveries]
+        outcomes = self.delivery_writes.write_all([InsertOne(doc) for doc in docs])
         for outcome in outcomes:
             if outcome.error is not None and outcome.error.get("code") != 11000:
                 raise WriteError(outcome.error.get("errmsg", "write error"), outcome.error.get("code"), outcome.error)
-        return sum(1 for o in outcomes if o.error is None)
+        return {d.id for d, o in zip(deliveries, outcomes, strict=True) if o.error is None}
 
     def delivery(self, delivery_id: str) -> Delivery | None:
         doc = self.db.deliveries.find_one({"_id": delivery_id})

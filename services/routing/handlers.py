@@ -12,7 +12,6 @@ from hotline_common.dispatch import Handlers, Outcome, Received
 from hotline_common.errors import NotFound, NotYet, StaleVersion, TransientError
 from hotline_common.messages import Event, to_jsonable
 from hotline_common.mongo import retrying
-
 from services.escalation.events import ReinvestigationOrdered, VerificationFiled
 from services.intake.events import TicketMarkedKey, TicketMerged, TicketRegistered, TicketReopened, TicketUnmerged
 

@@ -12,10 +12,11 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from pymongo import ASCENDING
+
 from hotline_common.config_files import read_yaml
 from hotline_common.messages import from_jsonable, to_jsonable
 from hotline_common.mongo import BOOKKEEPING, HIDDEN, AggregateCollection, Applied, increment
-from pymongo import ASCENDING
 
 from .domain import Assignment, Rule
 

@@ -21,7 +21,6 @@ from hotline_common.actors import ADMIN, OPERATOR, UNIT_LEADER, Actor
 from hotline_common.errors import Conflict, Forbidden, NotFound, NotYet, RuleViolation, ValidationFailed
 from hotline_common.messages import ActorRef, Day, Event, Instant, Role, TicketType
 from hotline_common.timeutil import as_utc, iso, local_date, parse_iso, start_of_local_day
-
 from services.routing.events import AssignmentReopened, AssignmentWithdrawn, TicketDispatched, TicketReplied
 
 from . import commands as c

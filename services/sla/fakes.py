@@ -21,7 +21,6 @@ from hotline_common.mongo import Applied
 from hotline_common.settings import Settings
 from hotline_common.testing import MemoryAggregates, RecordingOutbox
 from hotline_common.timeutil import as_utc, iso
-
 from services.routing.events import AssignmentReopened, AssignmentState, LeadUnit, TicketDispatched, TicketReplied
 
 from .clock_admin import ClockAdmin

@@ -21,7 +21,6 @@ from hotline_common.dispatch import Handlers, Outcome, Received
 from hotline_common.errors import NotFound, NotYet, StaleVersion, TransientError, ValidationFailed
 from hotline_common.mongo import retrying
 from hotline_common.timeutil import local_date
-
 from services.routing.events import AssignmentReopened, AssignmentWithdrawn, TicketDispatched, TicketReplied
 
 from . import clock_admin, domain

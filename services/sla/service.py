@@ -2,11 +2,12 @@
 timer is the one entrypoint of its own."""
 from __future__ import annotations
 
+from nameko.timer import Timer
+
 from hotline_common.dispatch import entrypoints
 from hotline_common.providers import UseCases, load_clock_state, save_clock_state
 from hotline_common.service_base import ServiceBase
 from hotline_common.settings import Settings
-from nameko.timer import Timer
 
 from . import handlers
 from .clock_admin import ClockAdmin

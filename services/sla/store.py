@@ -25,6 +25,9 @@ import zlib
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
+
 from hotline_common.actors import Actor
 from hotline_common.clock import utcnow
 from hotline_common.errors import StaleVersion
@@ -32,8 +35,6 @@ from hotline_common.events import envelope
 from hotline_common.mongo import BOOKKEEPING, HIDDEN, AggregateCollection, Applied, increment
 from hotline_common.outbox import derived_event_id
 from hotline_common.timeutil import as_utc
-from pymongo import ASCENDING
-from pymongo.errors import DuplicateKeyError
 
 from .domain import Clock, Extension, ExtensionRow, Fired, PastRound
 
@@ -309,56 +310,60 @@ class SlaStore:
         return needs_run(clocks, runs)
 
     def prepare(self, entries: list[tuple[str, datetime, Clock, Clock, list]], now: datetime) -> list[Clock]:
-        """Put clocks into their runs: [(run id, instant, clock as read, clock after firing, events)].
-        Their events are staged now. Returns the clocks whose run fired meanwhile (fire them on
-        their own); a clock a writer holds meanwhile is left out (the writer's version comes next)."""
+        """Put clocks into their runs: [(run id, instant, clock as read, clock after firing, events)],
+        their events staged on the way. Returns the clocks whose run fired meanwhile without them (fire
+        them on their own); a clock a writer holds meanwhile is left out (its next version comes next)."""
         service = getattr(self.clocks.outbox, "service", "sla")
         by_run: dict[str, list] = {}
         for rid, at, before, after, events in entries:
             by_run.setdefault(rid, []).append((at, before, run_entry(before, after, events, service=service,
                                                                      at=max(at, now))))
-        self.clocks.outbox.stage_many([(RUNS, rid, e["envelopes"]) for rid, items in by_run.items() for _, _, e in items])
         late: list[Clock] = []
         for rid, items in by_run.items():
-            # what firing does first (a member without its entry cannot be), then the members
-            self.db[RUN_ENTRIES].update_one({"_id": rid}, {"$set": {f"entries.{b.ticket_id}": e for _, b, e in items}},
-                                            upsert=True)
             late.extend(self._put(rid, items))
         return late
 
     def _put(self, rid: str, items: list[tuple[datetime, Clock, dict]]) -> list[Clock]:
-        runs = self.db[RUNS]
+        """Add these clocks to run `rid` (versioned, as long as it is open). Only what the run does not
+        have yet is staged: staging again what another replica's run fired and its relay already sent
+        would send it twice."""
+        runs, staged = self.db[RUNS], set()
         for _ in range(20):
-            run = runs.find_one({"_id": rid}, {"version": 1, "status": 1, "keys": 1, "holds": 1})
-            if run is None:
+            run = runs.find_one({"_id": rid}, {"version": 1, "status": 1, "keys": 1, "holds": 1}) or {}
+            keys, holds = run.get("keys") or {}, set(run.get("holds") or ())
+            todo = [(b, e) for _, b, e in items if (keys.get(b.ticket_id) or {}).get("v") != b.version]
+            if run and run["status"] != "open":  # fired meanwhile: the rest are late, fired on their own
+                self._discard([e for b, e in todo if b.ticket_id in staged])
+                return [b for b, _ in todo]
+            self._discard([e for b, e in todo if hold_tag(b) in holds and b.ticket_id in staged])
+            todo = [(b, e) for b, e in todo if hold_tag(b) not in holds]
+            if not todo:
+                return []
+            fresh = [(b, e) for b, e in todo if b.ticket_id not in staged]
+            if fresh:  # first the events and what firing does, then the members (a member has both)
+                self.clocks.outbox.stage_many([(RUNS, rid, e["envelopes"]) for _, e in fresh])
+                self.db[RUN_ENTRIES].update_one({"_id": rid}, {"$set": {f"entries.{b.ticket_id}": e for b, e in fresh}},
+                                                upsert=True)
+                staged.update(b.ticket_id for b, _ in fresh)
+            if not run:
                 try:
                     runs.insert_one({"_id": rid, "at": items[0][0], "status": "open", "version": 1,
                                      "prepared_at": utcnow(), "holds": [],
-                                     "keys": {b.ticket_id: run_key(e) for _, b, e in items}})
-                    self._remember(rid, items)
+                                     "keys": {b.ticket_id: run_key(e) for b, e in todo}})
+                    self._remember(rid, todo)
                     return []
                 except DuplicateKeyError:
                     continue
-            keys, holds = run.get("keys") or {}, set(run.get("holds") or ())
-            if run["status"] != "open":  # fired meanwhile: with some of these (their events are its own now),
-                late = [(b, e) for _, b, e in items if (keys.get(b.ticket_id) or {}).get("v") != b.version]
-                self._discard([e for _, e in late])  # the rest late: fired on their own, events staged anew
-                return [b for b, _ in late]
-            new = [(b, e) for _, b, e in items
-                   if (keys.get(b.ticket_id) or {}).get("v") != b.version and hold_tag(b) not in holds]
-            self._discard([e for _, b, e in items if hold_tag(b) in holds])
-            if not new:
-                return []
             if runs.update_one({"_id": rid, "version": run["version"], "status": "open"},
-                               {"$set": {f"keys.{b.ticket_id}": run_key(e) for b, e in new},
+                               {"$set": {f"keys.{b.ticket_id}": run_key(e) for b, e in todo},
                                 "$inc": {"version": 1}}).matched_count:
-                self._remember(rid, [(None, b, e) for b, e in new])
+                self._remember(rid, todo)
                 return []
         raise StaleVersion(f"timer run {rid} kept changing")
 
-    def _remember(self, rid: str, items) -> None:
-        """The prepared events, for the relay when this replica fires the run (else the sweeper sends them)."""
-        self._prepared.setdefault(rid, {}).update({b.ticket_id: e["envelopes"] for _, b, e in items})
+    def _remember(self, rid: str, items: list[tuple[Clock, dict]]) -> None:
+        """The prepared events, for the relay when this replica fires the run (else they are read back)."""
+        self._prepared.setdefault(rid, {}).update({b.ticket_id: e["envelopes"] for b, e in items})
 
     def _discard(self, entries: list[dict]) -> None:
         self.clocks.outbox.discard([env for e in entries for env in e["envelopes"]])

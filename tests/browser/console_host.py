@@ -13,11 +13,11 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import falcon
 import requests
-from hotline_common.settings import Settings
 
 from gateway import problems
 from gateway.auth import local_secret
 from gateway.console import mount
+from hotline_common.settings import Settings
 
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
               "transfer-encoding", "upgrade", "content-length", "content-encoding"}

@@ -4,11 +4,11 @@ import falcon
 import falcon.testing
 import jwt
 import pytest
-from hotline_common.settings import Settings
 
 from gateway import problems
 from gateway.auth import TokenVerifier
 from gateway.console import mount
+from hotline_common.settings import Settings
 from tests.conftest import REPO
 
 SECRET = "s" * 40

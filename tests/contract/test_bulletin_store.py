@@ -3,8 +3,8 @@ on the embedded server) must behave alike, so the fast tests over the fake say s
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from hotline_common.testing import FixedClock, RecordingOutbox
 
+from hotline_common.testing import FixedClock, RecordingOutbox
 from services.bulletin.assessment import ManualInput
 from services.bulletin.domain import Count, Dims, TicketRecord
 from services.bulletin.events import BulletinPublished
@@ -30,7 +30,6 @@ def store(request, outbox):
         from services.bulletin.fakes import FakeBulletinStore
         return FakeBulletinStore(outbox)
     from hotline_common.mongo import client
-
     from services.bulletin.store import BulletinStore
     uri, prefix = request.getfixturevalue("mongo_uri"), request.getfixturevalue("db_prefix")
     store = BulletinStore(client(uri)[prefix + "bulletin"], outbox)

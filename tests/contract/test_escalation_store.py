@@ -4,10 +4,10 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+
 from hotline_common.actors import SYSTEM_ACTOR, Actor
 from hotline_common.errors import StaleVersion
 from hotline_common.testing import FixedClock, RecordingOutbox, at
-
 from services.escalation import commands as c
 from services.escalation import domain as d
 from services.escalation import events as ev
@@ -32,7 +32,6 @@ def store(request, outbox):
         store = MemoryEscalationStore(outbox)
     else:
         from hotline_common.mongo import client
-
         from services.escalation.store import EscalationStore
         uri, prefix = request.getfixturevalue("mongo_uri"), request.getfixturevalue("db_prefix")
         store = EscalationStore(client(uri)[prefix + "escalation"], outbox)

@@ -7,10 +7,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+
 from hotline_common.actors import Actor
 from hotline_common.catalog import load_catalog
 from hotline_common.testing import FixedClock, RecordingOutbox, at
-
 from services.intake import domain
 from services.intake.commands import CitizenDetails, Register
 from services.intake.duplicates import fingerprint_of
@@ -37,7 +37,6 @@ def store(request, outbox):
         from services.intake.fakes import FakeIntakeStore
         return FakeIntakeStore(outbox)
     from hotline_common.mongo import client
-
     from services.intake.store import IntakeStore
     uri, prefix = request.getfixturevalue("mongo_uri"), request.getfixturevalue("db_prefix")
     store = IntakeStore(client(uri)[prefix + "intake"], outbox, SimpleNamespace(ticket_number_block=5))

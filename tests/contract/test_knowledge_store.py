@@ -5,11 +5,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+
 from hotline_common.actors import Actor
 from hotline_common.catalog import load_catalog
 from hotline_common.errors import StaleVersion
 from hotline_common.testing import FixedClock, RecordingOutbox, at
-
 from services.intake.knowledge import domain as kd
 from services.intake.knowledge.commands import ApproveEntry, CreateEntry, EntryContent, RetireEntry
 
@@ -34,7 +34,6 @@ def store(request, outbox):
         from services.intake.knowledge.fakes import FakeKnowledgeStore
         return FakeKnowledgeStore(outbox)
     from hotline_common.mongo import client
-
     from services.intake.knowledge.store import KnowledgeStore
     uri, prefix = request.getfixturevalue("mongo_uri"), request.getfixturevalue("db_prefix")
     store = KnowledgeStore(client(uri)[prefix + "intake"], outbox)

@@ -8,11 +8,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+
 from hotline_common.actors import Actor
 from hotline_common.catalog import load_catalog
 from hotline_common.messages import ActorRef
 from hotline_common.testing import FixedClock, RecordingOutbox
-
 from services.escalation.domain import Case
 from services.intake import domain
 from services.intake.commands import CitizenDetails, Register, TicketFilters
@@ -54,7 +54,6 @@ def tickets(request):
         from services.intake.fakes import FakeIntakeStore
         return FakeIntakeStore(outbox)
     from hotline_common.mongo import client
-
     from services.intake.store import IntakeStore
     uri, prefix = request.getfixturevalue("mongo_uri"), request.getfixturevalue("db_prefix")
     store = IntakeStore(client(uri)[prefix + "intake"], outbox, SimpleNamespace(ticket_number_block=5))
@@ -163,7 +162,6 @@ def test_a_status_change_moves_a_ticket_between_status_lists_and_a_closed_one_st
                                TicketFilters(overdue=True)], ids=["all", "unit", "status", "search", "overdue"])
 def test_a_page_reads_about_a_page_however_much_archive_lies_behind_it(mongo_uri, db_prefix, f):
     from hotline_common.mongo import client
-
     from services.intake.store import IntakeStore
     store = IntakeStore(client(mongo_uri)[db_prefix + "intake"], RecordingOutbox("intake", FixedClock(NOW)),
                         SimpleNamespace(ticket_number_block=5))
@@ -187,7 +185,6 @@ def test_a_page_reads_about_a_page_however_much_archive_lies_behind_it(mongo_uri
 @pytest.mark.integration
 def test_tickets_stored_before_the_listing_keys_get_them_once(mongo_uri, db_prefix):
     from hotline_common.mongo import client
-
     from services.intake.store import IntakeStore, to_doc
     db = client(mongo_uri)[db_prefix + "intake"]
     old = to_doc(replace(make(1, NOW, status="dispatched", category="noise.construction")[0], version=1))
@@ -209,7 +206,6 @@ def cases(request):
         from services.escalation.fakes import MemoryEscalationStore
         return MemoryEscalationStore(outbox)
     from hotline_common.mongo import client
-
     from services.escalation.store import EscalationStore
     uri, prefix = request.getfixturevalue("mongo_uri"), request.getfixturevalue("db_prefix")
     store = EscalationStore(client(uri)[prefix + "escalation"], outbox)
@@ -244,7 +240,6 @@ def test_cases_newest_first_by_state_and_unit_over_a_year(cases):
 @pytest.mark.integration
 def test_open_cases_read_about_a_page_however_many_cases_were_closed(mongo_uri, db_prefix):
     from hotline_common.mongo import client
-
     from services.escalation.store import EscalationStore, case_to_doc
     store = EscalationStore(client(mongo_uri)[db_prefix + "escalation"], RecordingOutbox("escalation",
                                                                                             FixedClock(NOW)))

@@ -5,10 +5,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
 from hotline_common.actors import SYSTEM_ACTOR, Actor
 from hotline_common.messages import load_all
 from hotline_common.testing import FixedClock, RecordingOutbox, at
-
 from services.notify import commands as c
 from services.notify import domain as d
 from services.notify.events import NoticeDelivered
@@ -33,7 +33,6 @@ def store(request, outbox):
         from services.notify.fakes import MemoryNotifyStore
         return MemoryNotifyStore(outbox)
     from hotline_common.mongo import client
-
     from services.notify.store import NotifyStore
     uri, prefix = request.getfixturevalue("mongo_uri"), request.getfixturevalue("db_prefix")
     store = NotifyStore(client(uri)[prefix + "notify"], outbox)
@@ -95,8 +94,8 @@ def test_disabling_happens_once_and_enabling_clears_it(store):
 def test_deliveries_are_added_once_and_found_when_due(store):
     sub = subscription()
     store.add_subscription(sub)
-    assert store.add_deliveries(deliveries_for(sub, "e1", "e2")) == 2
-    assert store.add_deliveries(deliveries_for(sub, "e2", "e3")) == 1
+    assert store.add_deliveries(deliveries_for(sub, "e1", "e2")) == {"s1:e1", "s1:e2"}
+    assert store.add_deliveries(deliveries_for(sub, "e2", "e3")) == {"s1:e3"}
     assert store.delivery("s1:e1") == deliveries_for(sub, "e1")[0]
     assert [x.id for x in store.due_deliveries("s1", NOW, 10)] == ["s1:e1", "s1:e2", "s1:e3"] or \
         sorted(x.id for x in store.due_deliveries("s1", NOW, 10)) == ["s1:e1", "s1:e2", "s1:e3"]
@@ -121,6 +120,18 @@ def test_a_claim_is_had_by_one_and_settles_only_with_its_token(store):
     assert store.settle_delivery(sent, "A")
     assert store.delivery(first.id) == sent
     assert [x.id for x in store.due_deliveries("s1", until, 10)] == ["s1:e2"]   # the claim expired
+
+
+def test_a_delivery_can_be_written_already_claimed(store):
+    sub = subscription()
+    store.add_subscription(sub)
+    until = NOW + timedelta(seconds=60)
+    (mine,) = [replace(x, next_attempt_at=until) for x in deliveries_for(sub, "e1")]
+    assert store.add_deliveries([mine], claims={"s1:e1": "R"}) == {"s1:e1"}
+    assert store.due_deliveries("s1", NOW, 10) == []                      # not the timer's until it expires
+    sent = d.delivery_attempted(mine, c.RecordAttempt(ok=True), now=NOW, actor=SYSTEM_ACTOR, policy=POLICY)[0]
+    assert not store.settle_delivery(sent, "other")
+    assert store.settle_delivery(sent, "R") and store.delivery("s1:e1").status == "delivered"
 
 
 def test_the_log_pages_newest_first_and_filters_by_status(store):

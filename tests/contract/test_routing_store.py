@@ -4,11 +4,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+
 from hotline_common.actors import SYSTEM_ACTOR, Actor
 from hotline_common.config_files import read_yaml
 from hotline_common.errors import StaleVersion
 from hotline_common.testing import FixedClock, RecordingOutbox, at
-
 from services.routing import commands as c
 from services.routing import domain as d
 from services.routing.events import AssignmentReopened
@@ -32,7 +32,6 @@ def store(request, outbox):
         store = MemoryRoutingStore(outbox)
     else:
         from hotline_common.mongo import client
-
         from services.routing.store import RoutingStore
         uri, prefix = request.getfixturevalue("mongo_uri"), request.getfixturevalue("db_prefix")
         store = RoutingStore(client(uri)[prefix + "routing"], outbox)

@@ -5,11 +5,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+
 from hotline_common.actors import SYSTEM_ACTOR, Actor
 from hotline_common.errors import StaleVersion
 from hotline_common.testing import FixedClock, RecordingOutbox
 from hotline_common.timeutil import iso
-
 from services.sla import commands as c
 from services.sla import domain as d
 from services.sla import events as ev
@@ -39,7 +39,6 @@ def store(request, outbox):
         from services.sla.fakes import FakeSlaStore
         return FakeSlaStore(outbox)
     from hotline_common.mongo import client
-
     from services.sla.store import SlaStore
     uri, prefix = request.getfixturevalue("mongo_uri"), request.getfixturevalue("db_prefix")
     store = SlaStore(client(uri)[prefix + "sla"], outbox)

@@ -4,10 +4,10 @@ import base64
 from datetime import datetime, timedelta, timezone
 
 import pytest
+
 from hotline_common.dispatch import request
 from hotline_common.errors import Forbidden, ValidationFailed
 from hotline_common.events import T
-
 from tests.conftest import wait_for
 
 from .conftest import OPERATOR, noise_complaint

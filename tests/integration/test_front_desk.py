@@ -6,10 +6,10 @@ from datetime import datetime, timedelta, timezone
 
 import eventlet
 import pytest
+
 from hotline_common.dispatch import request
 from hotline_common.errors import NotFound, RuleViolation
 from hotline_common.events import PREFIX
-
 from tests.conftest import wait_for
 from tests.support import validate_event
 

@@ -11,16 +11,16 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import eventlet
-import hotline_common.serialization  # noqa: F401  the cloudevents serializer
 import pytest
+from kombu import Connection, Exchange, Producer
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+import hotline_common.serialization  # noqa: F401  the cloudevents serializer
 from hotline_common.dispatch import request
 from hotline_common.errors import ValidationFailed
 from hotline_common.events import HOTLINE_EXCHANGE, T
 from hotline_common.outbox import declare_publisher_topology
 from hotline_common.testing import at
-from kombu import Connection, Exchange, Producer
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError
-
 from services.notify.fakes import deadline_event, event_envelope, reminder_sent, ticket_dispatched
 from services.notify.senders import sms_signature
 from services.notify.service import NotifyService

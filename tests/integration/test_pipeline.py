@@ -2,10 +2,10 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
+
 from hotline_common.dispatch import request
 from hotline_common.errors import NotFound, ValidationFailed
 from hotline_common.events import T
-
 from tests.conftest import wait_for
 from tests.support import validate_event
 

@@ -1,12 +1,14 @@
 """Nothing is lost (DESIGN §4): poison messages, duplicates, transient failures, a killed service."""
+from datetime import UTC
+
 import eventlet
 from kombu import Connection, Exchange, Producer
 
 from hotline_common.dispatch import request
 from hotline_common.errors import TransientError
 from hotline_common.events import HOTLINE_EXCHANGE, T
-from hotline_common.subscriber import dead_queue_name, subscribe
 from hotline_common.mongo import client
+from hotline_common.subscriber import dead_queue_name, subscribe
 from tests.conftest import wait_for
 from tests.support import drain_queue
 
@@ -158,10 +160,11 @@ def test_a_crash_between_write_and_publish_loses_nothing_and_publishes_nothing_u
         stack, service_env, tap):
     """Committed events a crash left in the outbox are published on restart; events staged for a
     change that never committed are dropped, never published."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
+
     from hotline_common.events import DomainEvent, envelope
     from hotline_common.outbox import ORPHAN_AGE_SECONDS
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     committed = envelope(DomainEvent(T.TICKET_DISPATCHED, "AS20261127000777", {"ticket_id": "t-crash"}),
                          source_service="routing", time=now)
     orphan = envelope(DomainEvent(T.TICKET_DISPATCHED, "AS20261127000778", {"ticket_id": "t-never"}),

@@ -3,9 +3,9 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import eventlet
+
 from hotline_common.dispatch import request
 from hotline_common.events import T
-
 from services.sla.service import SlaService
 from tests.conftest import wait_for
 from tests.support import validate_event
@@ -61,9 +61,6 @@ def test_two_sla_replicas_fire_each_timer_exactly_once(stack, rpc, tap, set_cloc
     set_clock(datetime(2026, 11, 6, 0, 5, tzinfo=BJ))                  # due Nov 4: overdue, 1 working day past
     wait_for(lambda: len(tap.of_type(T.DEADLINE_STILL_OVERDUE)) >= 25, 20, message="every timer fired")
     eventlet.sleep(1.5)
-    print("DEBUG", Counter(e["type"] for e in tap.events))
-    dup = [n for n, k in Counter(e["subject"] for e in tap.of_type(T.DEADLINE_DUE_SOON)).items() if k > 1]
-    print("DEBUG", [(e["type"].rsplit(".",1)[-1], e["id"][:8], e["data"].get("seq")) for e in tap.events if dup and e["subject"] == dup[0]])
     for kind in (T.DEADLINE_DUE_SOON, T.DEADLINE_OVERDUE, T.DEADLINE_STILL_OVERDUE):
         per_ticket = Counter(e["subject"] for e in tap.of_type(kind))
         assert per_ticket == {n: 1 for n in numbers}, kind
@@ -91,6 +88,7 @@ def test_a_provisional_deadline_is_recomputed_when_the_year_arrives(stack, rpc, 
 
 def test_setting_the_time_is_refused_in_production(monkeypatch, service_env, stack, rpc):
     import pytest
+
     from hotline_common.errors import NotAllowedHere
     monkeypatch.setenv("HOTLINE_ENV", "production")
     monkeypatch.setenv("CLOCK_MODE", "system")
@@ -105,6 +103,7 @@ def test_setting_the_time_is_refused_in_production(monkeypatch, service_env, sta
 
 def test_the_clock_goes_back_only_when_forced(stack, rpc, set_clock):
     import pytest
+
     from hotline_common.errors import Conflict
     set_clock(datetime(2026, 11, 2, 9, 0, tzinfo=BJ))
     stack("sla")

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+
 from hotline_common.actors import Actor
 from hotline_common.dispatch import Outcome
 from hotline_common.errors import Conflict, Forbidden, NotFound, NotYet, ValidationFailed
 from hotline_common.messages import load_all
-
 from services.bulletin import fakes as f
 from services.bulletin import handlers
 from services.bulletin.events import BulletinPublished

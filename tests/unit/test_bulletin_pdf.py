@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from hotline_common.actors import Actor
 
+from hotline_common.actors import Actor
 from services.bulletin.fakes import BulletinKit
 from tests.unit.test_bulletin_handlers import september
 

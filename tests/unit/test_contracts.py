@@ -26,8 +26,8 @@ def test_every_catalogued_type_has_a_class_and_every_class_a_catalogued_type():
 
 
 def test_a_typed_event_round_trips_through_its_schema():
-    from services.routing.events import AssignmentState, CoUnitState, LeadUnit, TicketDispatched, UnitRef
     from hotline_common.messages import ActorRef
+    from services.routing.events import AssignmentState, CoUnitState, LeadUnit, TicketDispatched, UnitRef
     state = AssignmentState(status="dispatched", lead_unit=LeadUnit(id="city.environment", name="市环保局"),
                             first_responsible=True, co_units=[CoUnitState(unit_id="u2", unit_name="二", status="pending")],
                             dispatch_no=1, round=1)

@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+
 from hotline_common.actors import Actor
 from hotline_common.clock import CausalClock, FixedClock, set_causal_floor
 from hotline_common.dispatch import Outcome, request
@@ -14,7 +15,6 @@ from hotline_common.events import envelope
 from hotline_common.messages import ActorRef
 from hotline_common.testing import RecordingOutbox, at
 from hotline_common.timeutil import parse_iso
-
 from services.escalation import events as ev
 from services.escalation.domain import ReminderPolicy
 from services.escalation.fakes import MemoryEscalationStore, deadline_event, routing_event

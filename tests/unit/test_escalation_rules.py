@@ -4,10 +4,10 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from hotline_common.actors import Actor
 from hotline_common.errors import Conflict, Forbidden, NotFound, NotYet, ValidationFailed
 from hotline_common.events import T
-
 from services.escalation import commands as c
 from services.escalation import domain as d
 from services.escalation import events as ev

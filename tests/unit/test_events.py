@@ -1,12 +1,12 @@
 """The CloudEvents envelope and what counts as poison (DESIGN §3, §4)."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from hotline_common.errors import PoisonMessage
 from hotline_common.events import DomainEvent, T, envelope, parse_envelope
 
-NOW = datetime(2026, 11, 27, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 
 
 def test_envelope_is_cloudevents_1_0():

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from hotline_common.dispatch import Outcome
 from hotline_common.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
-
 from services.intake.events import (
     CallbackRecorded,
     TicketChallenged,

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+
 from hotline_common.dispatch import Outcome
 from hotline_common.errors import NotYet
 from hotline_common.timeutil import iso
-
 from services.routing.events import AssignmentWithdrawn
 from services.sla import events as ev
 from services.sla.fakes import SlaKit, _routing_actor, _state, dispatched, replied

@@ -7,7 +7,6 @@ from typing import Any
 from hotline_common.actors import Actor
 from hotline_common.config_files import read_yaml
 from hotline_common.dispatch import request
-
 from services.intake.duplicates import DuplicatePolicy
 from services.intake.frontdesk import FrontDeskPolicy
 from services.intake.handlers import HANDLERS, Intake

@@ -10,10 +10,6 @@ from datetime import UTC
 import falcon
 import falcon.testing
 import pytest
-from hotline_common import errors as e
-from hotline_common.dispatch import request
-from hotline_common.settings import Settings
-from hotline_common.testing import FakeRpc
 from kombu.exceptions import OperationalError
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
 
@@ -21,6 +17,10 @@ from gateway import problems
 from gateway.app import create_app, get_app, jwt_secret
 from gateway.auth import TokenVerifier, local_secret, mint
 from gateway.routes import OPTIONAL, REQUIRED, ROUTES
+from hotline_common import errors as e
+from hotline_common.dispatch import request
+from hotline_common.settings import Settings
+from hotline_common.testing import FakeRpc
 
 SECRET, ISSUER = "s" * 40, "test"
 PROBLEM = "application/problem+json"

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import falcon.testing
 import pytest
-from hotline_common.settings import Settings
-from hotline_common.testing import FakeRpc
 
 from gateway import rpc as rpc_module
 from gateway.app import create_app
 from gateway.auth import TokenVerifier, mint
 from gateway.ratelimit import Buckets, Policy
 from gateway.rpc import PUBLISH_RETRY, RpcClients
+from hotline_common.settings import Settings
+from hotline_common.testing import FakeRpc
 
 SECRET, ISSUER = "s" * 40, "test"
 

@@ -4,9 +4,9 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
+
 from hotline_common.actors import Actor
 from hotline_common.errors import Conflict, Forbidden, NotFound, ValidationFailed
-
 from services.intake import domain, view
 from services.intake.commands import (
     CitizenDetails,

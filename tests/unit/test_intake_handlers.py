@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from hotline_common.dispatch import request
 from hotline_common.errors import Conflict, Forbidden, NotFound, ValidationFailed
-
 from services.intake.events import (
     CallbackRecorded,
     TicketChallenged,

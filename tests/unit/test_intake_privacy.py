@@ -8,9 +8,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
 from hotline_common.actors import Actor
 from hotline_common.errors import Conflict, Forbidden, NotFound, ValidationFailed
-
 from services.intake import domain
 from services.intake.handlers import HANDLERS
 from services.intake.privacy.domain import RetentionPolicy

@@ -12,7 +12,6 @@ from hotline_common.dispatch import request
 from hotline_common.events import envelope
 from hotline_common.messages import ActorRef, Event
 from hotline_common.testing import FixedClock, RecordingOutbox, at
-
 from services.escalation import events as esc
 from services.intake.domain import CallbackPolicy
 from services.intake.fakes import FakeIntakeStore

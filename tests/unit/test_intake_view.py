@@ -6,8 +6,8 @@ import inspect
 import re
 
 import pytest
-from hotline_common.dispatch import Outcome
 
+from hotline_common.dispatch import Outcome
 from services.escalation import events as esc
 from services.intake import view
 from services.intake.events import TicketMerged, TicketUnmerged

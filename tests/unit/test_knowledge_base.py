@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+
 from hotline_common.actors import Actor
 from hotline_common.errors import Conflict, Forbidden, NotFound, RuleViolation, StaleVersion, ValidationFailed
-
 from services.intake.events import KnowledgePublished, KnowledgeRejected, KnowledgeRetired, KnowledgeSubmitted
 from services.intake.knowledge import domain as kd
 from services.intake.knowledge.search import Bm25, KnowledgeIndex

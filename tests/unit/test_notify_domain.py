@@ -5,11 +5,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
 from hotline_common.actors import SYSTEM_ACTOR, Actor
 from hotline_common.errors import Conflict, RuleViolation, ValidationFailed
 from hotline_common.messages import load_all
 from hotline_common.testing import at
-
 from services.escalation.events import ReinvestigationOrdered, SupervisionOpened
 from services.notify import commands as c
 from services.notify import domain as d

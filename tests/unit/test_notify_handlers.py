@@ -6,13 +6,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
 from hotline_common import event_schemas
 from hotline_common.actors import Actor
 from hotline_common.dispatch import Outcome, request
 from hotline_common.errors import Forbidden, NotFound, RuleViolation, ValidationFailed
 from hotline_common.messages import load_all
 from hotline_common.testing import FixedClock, RecordingOutbox, at
-
 from services.escalation.events import ReinvestigationOrdered, SupervisionOpened
 from services.notify import commands as c
 from services.notify import handlers
@@ -80,7 +80,7 @@ def world():
                                                     disable_after=timedelta(minutes=30)))
     ids = iter(f"sub{i}" for i in range(1, 100))
     w.app = Notify(store=w.store, clock=w.clock, settings=w.settings, units=UNITS, webhooks=w.webhooks,
-                   sms=w.sms, resolve=fake_resolver(DNS), new_id=lambda: next(ids))
+                   sms=w.sms, resolve=fake_resolver(DNS), new_id=lambda: next(ids), deliver_on_arrival=False)
     return w
 
 
@@ -204,6 +204,37 @@ def test_a_subscriber_gets_the_events_it_asked_for_as_signed_cloudevents(world):
     assert [(i["event_id"], i["status"], i["attempts"]) for i in log["items"]] == [
         ("e2", "delivered", 1), ("e1", "delivered", 1)] or [i["status"] for i in log["items"]] == ["delivered"] * 2
     assert log["items"][0]["log"][0]["ok"] is True and log["next_cursor"] is None
+
+
+def test_a_new_delivery_is_sent_on_arrival_without_waiting_for_the_timer(world):
+    world.app.deliver_on_arrival = True
+    create(world)
+    assert react(world, ticket_dispatched(), "e1") is Outcome.APPLIED
+    assert world.webhooks.ids_to(HOOK) == ["e1"]                    # sent from the pool at once
+    assert react(world, ticket_dispatched(), "e1") is Outcome.DUPLICATE
+    assert handlers.fire(world.app)["deliveries"] == 0
+    assert world.webhooks.ids_to(HOOK) == ["e1"]
+    (entry,) = call(world, "list_deliveries", params={"subscription_id": "sub1"})["items"]
+    assert (entry["status"], entry["attempts"]) == ("delivered", 1)
+
+
+def test_on_arrival_a_replica_holds_only_its_share_and_leaves_the_rest_to_the_timer(world):
+    runner = DeferredRunner(size=10)
+    world.app.runner = runner
+    world.app.deliver_on_arrival = True
+    create(world)
+    world.webhooks.script(HOOK, DOWN, OK)
+    for i in range(40):
+        react(world, ticket_dispatched(f"AS2026112700{i:04d}"), f"e{i}")
+    assert len(world.app.queues["sub1"]) == 32 and [a[1] for _, a in runner.queued] == ["sub1"] * 8
+    assert len(world.store.due_deliveries("sub1", NOW, 100)) == 8          # the rest, for the timer
+    runner.run_all()
+    assert len(world.webhooks.sent) == 32                                  # the first failed: retried later
+    later(world, 60)
+    while handlers.fire(world.app)["deliveries"]:
+        runner.run_all()
+    assert sorted(set(world.webhooks.ids_to(HOOK))) == sorted(f"e{i}" for i in range(40))
+    assert all(d["status"] == "delivered" for d in world.store.docs.values())
 
 
 def test_an_event_delivered_to_notify_twice_is_delivered_once(world):

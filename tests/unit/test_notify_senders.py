@@ -4,10 +4,10 @@ import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hotline_common.actors import SYSTEM_ACTOR
-from hotline_common.testing import at
 from standardwebhooks.webhooks import Webhook
 
+from hotline_common.actors import SYSTEM_ACTOR
+from hotline_common.testing import at
 from services.notify import domain as d
 from services.notify.fakes import event_envelope, fake_resolver, reminder_sent, ticket_dispatched
 from services.notify.senders import HttpSmsGateway, LogSms, WebhookSender, sign, sms_signature, webhook_body

@@ -8,13 +8,13 @@ from xml.etree import ElementTree as ET
 
 import falcon.testing
 import pytest
-from hotline_common import errors as e
-from hotline_common.settings import Settings
-from hotline_common.testing import FakeRpc
 
 from gateway.app import create_app
 from gateway.auth import TokenVerifier, mint
 from gateway.open311 import parse_keys
+from hotline_common import errors as e
+from hotline_common.settings import Settings
+from hotline_common.testing import FakeRpc
 
 SECRET, ISSUER = "s" * 40, "test"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

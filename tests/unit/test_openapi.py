@@ -4,12 +4,12 @@ from pathlib import Path
 
 import falcon.inspect
 import yaml
-from hotline_common.events import ALL_TYPES, short_type
-from hotline_common.settings import Settings
 from openapi_spec_validator import validate
 
 from gateway.app import create_app
 from gateway.auth import TokenVerifier
+from hotline_common.events import ALL_TYPES, short_type
+from hotline_common.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = yaml.safe_load((REPO / "openapi.yaml").read_text())

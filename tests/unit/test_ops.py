@@ -22,10 +22,10 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from hotline_common import metrics
-from hotline_common.events import ALL_TYPES
 from prometheus_client import REGISTRY, CollectorRegistry
 
+from hotline_common import metrics
+from hotline_common.events import ALL_TYPES
 from ops import generate
 from tools.services import SERVICES
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import falcon.testing
 import pytest
-from hotline_common.errors import NotFound, ValidationFailed
-from hotline_common.settings import Settings
-from hotline_common.testing import FakeRpc
 
 import services.routing.events as rt
 from gateway.app import create_app
 from gateway.auth import TokenVerifier
 from gateway.progress import MissLimit
+from hotline_common.errors import NotFound, ValidationFailed
+from hotline_common.settings import Settings
+from hotline_common.testing import FakeRpc
 from services.intake.privacy.domain import RetentionPolicy
 from services.intake.privacy.fakes import FakeAuditLog, FakeContactData
 from services.intake.privacy.handlers import Privacy
@@ -165,7 +165,6 @@ def test_misses_leave_the_window():
 def test_the_reply_carries_the_summary_the_unit_marked_public():
     from hotline_common import event_schemas
     from hotline_common.testing import FixedClock, RecordingOutbox, at
-
     from services.routing.fakes import MemoryRoutingStore
     from services.routing.handlers import Routing
     from tests.unit.test_routing_handlers import (

@@ -3,6 +3,7 @@ RPC command and query, and every event reaction, as the nameko entrypoints run t
 from pathlib import Path
 
 import pytest
+
 from hotline_common import event_schemas
 from hotline_common.actors import Actor
 from hotline_common.catalog import load_catalog
@@ -20,7 +21,6 @@ from hotline_common.errors import (
 from hotline_common.events import envelope
 from hotline_common.messages import ActorRef
 from hotline_common.testing import FixedClock, RecordingOutbox, at
-
 from services.escalation.events import ReinvestigationOrdered, VerificationFiled
 from services.intake.events import TicketMarkedKey, TicketMerged, TicketRegistered, TicketReopened, TicketUnmerged
 from services.routing import handlers

@@ -4,6 +4,7 @@ street office (下派) and stays answerable; merged tickets are withdrawn and un
 from pathlib import Path
 
 import pytest
+
 from hotline_common import event_schemas
 from hotline_common.actors import Actor
 from hotline_common.catalog import load_catalog
@@ -13,7 +14,6 @@ from hotline_common.errors import Conflict, Forbidden, NotFound, NotYet, RuleVio
 from hotline_common.events import envelope
 from hotline_common.messages import ActorRef
 from hotline_common.testing import FixedClock, RecordingOutbox, at
-
 from services.intake.events import TicketMerged, TicketRegistered, TicketUnmerged
 from services.routing.events import AssignmentWithdrawn, TicketAwaitingDispatch, TicketDispatched, TicketReplied
 from services.routing.fakes import MemoryRoutingStore

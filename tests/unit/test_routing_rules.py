@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hotline_common.actors import SYSTEM_ACTOR
 
+from hotline_common.actors import SYSTEM_ACTOR
 from services.routing.domain import AssignmentStatus, Rule, TicketFacts, choose_rule, route_new_ticket
 from services.routing.events import TicketAwaitingDispatch, TicketDispatched
 

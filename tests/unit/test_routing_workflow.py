@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from hotline_common.actors import Actor
 from hotline_common.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
-
 from services.routing import commands as c
 from services.routing import domain as d
 from services.routing.events import (

@@ -1,4 +1,6 @@
 """One config mechanism: environment variables, with the production guards."""
+from datetime import UTC
+
 import pytest
 
 from hotline_common.settings import Settings, SettingsError
@@ -25,10 +27,10 @@ def test_unknown_values_are_refused(env):
 
 
 def test_a_reaction_is_never_stamped_before_its_cause():
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from hotline_common.clock import CausalClock, FixedClock, set_causal_floor
-    now = datetime(2026, 11, 27, 2, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
     clock = CausalClock(FixedClock(now))
     set_causal_floor(now + timedelta(seconds=5))    # the event was stamped by a clock a little ahead
     try:

@@ -4,9 +4,9 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+
 from hotline_common.actors import Actor
 from hotline_common.errors import Conflict, Forbidden, NotFound, NotYet, RuleViolation, ValidationFailed
-
 from services.sla import commands as c
 from services.sla import domain as d
 from services.sla import events as ev
@@ -247,7 +247,6 @@ def test_a_year_whose_arrangement_keeps_the_due_date_only_loses_the_provisional_
 
 def test_events_carry_the_deadline_and_validate_as_their_contract():
     from hotline_common.events import envelope
-
     from tests.support import validate_event
     clock, (event,) = d.start_clock(None, dispatched(at(2026, 12, 15, 10)), now=at(2026, 12, 15, 10),
                                     actor=SYSTEM, calendar=CAL, policy=POLICY)

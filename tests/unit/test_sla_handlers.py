@@ -3,6 +3,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+
 from hotline_common.actors import Actor
 from hotline_common.dispatch import Outcome
 from hotline_common.errors import (
@@ -15,7 +16,6 @@ from hotline_common.errors import (
     TransientError,
     ValidationFailed,
 )
-
 from services.sla import domain
 from services.sla import events as ev
 from services.sla.fakes import SlaKit, dispatched, reopened, replied

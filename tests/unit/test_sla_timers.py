@@ -4,10 +4,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+
 from hotline_common.actors import Actor
 from hotline_common.dispatch import Outcome
 from hotline_common.timeutil import iso
-
 from services.sla import events as ev
 from services.sla.fakes import SlaKit, dispatched, replied
 from services.sla.handlers import Sla, fire_timers, fold_timers

@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from pymongo import ASCENDING, DESCENDING
+from pymongo.errors import DuplicateKeyError
+
 from hotline_common.config_files import read_yaml
 from hotline_common.mongo import BOOKKEEPING, HIDDEN, AggregateCollection, Applied, increment
 from hotline_common.timeutil import as_utc
-from pymongo import ASCENDING, DESCENDING
-from pymongo.errors import DuplicateKeyError
 
 from .domain import Content, Entry, Revision, seeded
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from hotline_common.timeutil import as_utc
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
+
+from hotline_common.timeutil import as_utc
 
 from ..domain import TimelineEntry
 from ..store import field_doc
