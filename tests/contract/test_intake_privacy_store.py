@@ -7,11 +7,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+
 from hotline_common.actors import Actor
 from hotline_common.catalog import load_catalog
 from hotline_common.errors import StaleVersion
 from hotline_common.testing import FixedClock, RecordingOutbox, at
-
 from services.intake import domain
 from services.intake.commands import CitizenDetails, Register
 from services.intake.privacy.domain import ERASED_LABEL, ERASED_TYPE, Reveal
@@ -39,7 +39,6 @@ def stores(request, outbox):
         tickets = FakeIntakeStore(outbox)
         return tickets, FakeAuditLog(), FakeContactData(tickets.tickets)
     from hotline_common.mongo import client
-
     from services.intake.privacy.store import AuditLog, ContactData
     from services.intake.store import IntakeStore
     uri, prefix = request.getfixturevalue("mongo_uri"), request.getfixturevalue("db_prefix")
