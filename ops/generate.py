@@ -212,6 +212,16 @@ def pipeline() -> dict:
                    [(rate("hotline_events_handled_total", by="service"), "{{service}}")], unit="ops", stack=True),
         timeseries("Deadline timers fired per minute", "sla's timers: due soon, overdue, still overdue",
                    [(f'{rate("hotline_timers_fired_total", by="kind")} * 60', "{{kind}}")]),
+        row("Outside deliveries (notify)"),
+        timeseries("Webhook attempts per minute", "By outcome: delivered; failed (retried later); dead (no "
+                   "attempts left: in the subscription's dead-letter list)",
+                   [(f'{rate("hotline_webhook_attempts_total", by="outcome")} * 60', "{{outcome}}")], w=8),
+        timeseries("Webhook attempt p95", "Duration of one delivery attempt",
+                   [(quantile(0.95, "hotline_webhook_attempt_seconds", "", ""), "p95")], unit="s", w=8),
+        timeseries("Notices to units' contacts per minute", "SMS notices by kind and outcome; subscriptions "
+                   "disabled after a failure streak",
+                   [(f'{rate("hotline_notices_total", by="kind, outcome")} * 60', "{{kind}} {{outcome}}"),
+                    (f'{rate("hotline_webhook_subscriptions_disabled_total")} * 60', "subscriptions disabled")], w=8),
     ])
 
 

@@ -1,4 +1,5 @@
-"""The five services, in one place: name -> nameko class path."""
+"""The services, in one place: name -> nameko class path (the five of the notice, and notify, which
+delivers to the outside: webhooks and notices to units' contacts)."""
 from __future__ import annotations
 
 import importlib
@@ -9,6 +10,7 @@ SERVICES = {
     "sla": "services.sla.service:SlaService",
     "escalation": "services.escalation.service:EscalationService",
     "bulletin": "services.bulletin.service:BulletinService",
+    "notify": "services.notify.service:NotifyService",
 }
 
 

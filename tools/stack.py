@@ -147,6 +147,7 @@ class Stack:
         env.setdefault("AMQP_URI", "amqp://guest:guest@localhost:5672/")
         if env.get("HOTLINE_ENV", "development") != "production":
             env.setdefault("CLOCK_MODE", "controllable")
+            env.setdefault("NOTIFY_ALLOWED_HOSTS", "127.0.0.1,::1,localhost")  # webhooks to local receivers
         env.setdefault("PYTHONUNBUFFERED", "1")
         return env
 

@@ -193,6 +193,12 @@ class FakeBulletinStore:
             claim["number"] = self.next_number(kind, year)
         return int(claim["number"])
 
+    def release_claim(self, bulletin_id: str) -> None:
+        with self._lock:
+            claim = self.claims.get(bulletin_id)
+            if claim is not None:
+                claim["at"] = datetime.min.replace(tzinfo=claim["at"].tzinfo)
+
     def save_bulletin(self, doc: dict, files: Mapping[str, bytes], events: Iterable, *,
                       version: int | None = None) -> None:
         for fmt, body in files.items():

@@ -383,21 +383,26 @@ def _publish(app: Bulletin, kind: str, p: Period, *, replace: bool, actor: Actor
         revision = 1
     else:
         number, revision = existing["number"], existing["revision"] + 1
-    content = compose(app, p)
-    doc = {"_id": bulletin_id, "kind": kind, "title": app.config.title, "year": p.year, "number": number,
-           "issue": f"{p.year}年第{number}期", "period": p.key, "first_day": p.first_day, "last_day": p.last_day,
-           "revision": revision, "generated_at": now, "generated_label": _beijing(now),
-           "generated_by": actor.to_dict(), "registered": content["totals"]["registered"]["value"],
-           "named_units": content["named_units"], "content": content}
-    html_text = render.html(doc, issuer=app.config.issuer)
-    files = {"html": html_text.encode("utf-8")}
-    if app.config.render_pdf:
-        files["pdf"] = render.pdf(html_text)
-    event = BulletinPublished(bulletin_id=bulletin_id, kind=kind, period=p.key,  # type: ignore[arg-type]
-                              first_day=p.first_day, last_day=p.last_day, year=p.year, number=number,
-                              issue=doc["issue"], revision=revision, registered=doc["registered"],
-                              named_units=doc["named_units"], published_at=iso(now))
-    app.store.save_bulletin(doc, files, [event], version=existing["version"] if existing else None)
+    try:
+        content = compose(app, p)
+        doc = {"_id": bulletin_id, "kind": kind, "title": app.config.title, "year": p.year, "number": number,
+               "issue": f"{p.year}年第{number}期", "period": p.key, "first_day": p.first_day, "last_day": p.last_day,
+               "revision": revision, "generated_at": now, "generated_label": _beijing(now),
+               "generated_by": actor.to_dict(), "registered": content["totals"]["registered"]["value"],
+               "named_units": content["named_units"], "content": content}
+        html_text = render.html(doc, issuer=app.config.issuer)
+        files = {"html": html_text.encode("utf-8")}
+        if app.config.render_pdf:
+            files["pdf"] = render.pdf(html_text)
+        event = BulletinPublished(bulletin_id=bulletin_id, kind=kind, period=p.key,  # type: ignore[arg-type]
+                                  first_day=p.first_day, last_day=p.last_day, year=p.year, number=number,
+                                  issue=doc["issue"], revision=revision, registered=doc["registered"],
+                                  named_units=doc["named_units"], published_at=iso(now))
+        app.store.save_bulletin(doc, files, [event], version=existing["version"] if existing else None)
+    except BaseException:
+        if existing is None:
+            app.store.release_claim(bulletin_id)  # a failed making never blocks the period's bulletin
+        raise
     app.published.add(bulletin_id)
     log.info("bulletin %s published (%s, revision %d)", bulletin_id, doc["issue"], revision)
     return True, app.store.bulletin(bulletin_id) or doc

@@ -2,6 +2,7 @@
 drawn here as inline SVG (R16). WeasyPrint is imported only when a PDF is made."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,11 @@ def html(bulletin: Mapping[str, Any], *, issuer: str) -> str:
         unit_metrics=unit_metrics)
 
 
+_IMPORT = threading.Lock()
+
+
 def pdf(html_text: str) -> bytes:
-    from weasyprint import HTML  # heavy: only where a PDF is made
+    with _IMPORT:  # two first PDFs at once (the timer and a request) must not see a half-imported module
+        from weasyprint import HTML  # heavy: only where a PDF is made
 
     return bytes(HTML(string=html_text, base_url=str(TEMPLATES)).write_pdf())

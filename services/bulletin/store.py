@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, InsertOne, UpdateOne
@@ -310,6 +310,10 @@ class BulletinStore:
         number = self.next_number(kind, year)
         claims.update_one({"_id": bulletin_id}, {"$set": {"number": number}})
         return number
+
+    def release_claim(self, bulletin_id: str) -> None:
+        """The making failed: let the next attempt take the claim at once (keeping its number)."""
+        self.db.bulletin_claims.update_one({"_id": bulletin_id}, {"$set": {"at": datetime(1970, 1, 1, tzinfo=UTC)}})
 
     def save_bulletin(self, doc: dict, files: Mapping[str, bytes], events: Iterable, *,
                       version: int | None = None) -> None:

@@ -3,10 +3,12 @@ event it consumes, `fire(app)` for its timer, and `HANDLERS`, the one table the 
 are generated from.
 
 notify consumes every event type (a subscription may ask for any): each event becomes one delivery
-per subscription that wants it, written to the store-backed queue in one bulk insert and never sent
-from the reaction itself, so a slow receiver holds up neither the five services (they only publish)
-nor notify's own inbox. The timer claims what is due, per subscription and within the concurrency
-bounds, and sends it from a bounded pool; each attempt's outcome is written back.
+per subscription that wants it, written to the store-backed queue in one bulk insert. The reaction
+never waits for a receiver: a new delivery this replica has room for is written already claimed
+and handed to the bounded pool at once; everything else (retries, the overflow, what a dead
+replica left) is claimed by the timer, per subscription and within the concurrency bounds. So a
+slow receiver holds up neither the five services (they only publish) nor notify's own inbox, and
+each attempt's outcome is written back (grouped with concurrent ones).
 """
 from __future__ import annotations
 
