@@ -26,6 +26,7 @@ from services.escalation.events import (
     VerificationFiled,
     VerificationRequired,
 )
+from services.notify.events import NoticeDelivered, NoticeFailed
 from services.routing.events import (
     AssignmentAccepted,
     AssignmentRefused,
@@ -365,6 +366,8 @@ HANDLERS = Handlers(
         ExtensionRejected: updates_view(view.on_extension_rejected),
         # escalation: the timeline only
         ReminderSent: updates_view(view.on_reminder_sent),
+        NoticeDelivered: updates_view(view.on_notice_delivered),   # notices to the unit's contact (issue 15)
+        NoticeFailed: updates_view(view.on_notice_failed),
         SupervisionOpened: updates_view(view.on_supervision_opened),
         ReinvestigationOrdered: updates_view(view.on_reinvestigation_ordered),
         SupervisionClosed: updates_view(view.on_supervision_closed),

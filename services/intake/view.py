@@ -23,6 +23,7 @@ from services.escalation.events import (
     VerificationFiled,
     VerificationRequired,
 )
+from services.notify.events import NoticeDelivered, NoticeFailed
 from services.routing.events import (
     AssignmentAccepted,
     AssignmentRefused,
@@ -226,6 +227,18 @@ def on_extension_rejected(e: ExtensionRejected) -> ViewChange:
 
 
 # -- escalation: the timeline only (several aggregates there: no single order to guard) -------------
+
+def on_notice_delivered(e: NoticeDelivered) -> ViewChange:
+    retried = f"重试{e.attempts - 1}次后" if e.attempts > 1 else ""
+    return ViewChange(f"{e.kind_label}已{retried}发送至承办单位联系人",
+                      {"kind": e.kind, "channel": e.channel, "recipient": e.recipient, "attempts": e.attempts})
+
+
+def on_notice_failed(e: NoticeFailed) -> ViewChange:
+    return ViewChange(f"{e.kind_label}发送失败",
+                      {"kind": e.kind, "reason": e.reason, "error": e.error, "attempts": e.attempts,
+                       "recipient": e.recipient})
+
 
 def on_reminder_sent(e: ReminderSent) -> ViewChange:
     return ViewChange(f"催办（第{e.n}次）", {"message": e.message, "kind": e.kind})

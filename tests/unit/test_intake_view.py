@@ -8,10 +8,12 @@ import re
 import pytest
 
 from hotline_common.dispatch import Outcome
+from hotline_common.messages import ActorRef
 from services.escalation import events as esc
 from services.intake import view
 from services.intake.events import TicketMerged, TicketUnmerged
 from services.intake.handlers import HANDLERS
+from services.notify.events import NoticeDelivered, NoticeFailed
 from services.routing import events as rt
 from services.sla import events as sla
 from tests.support import validate_event
@@ -112,7 +114,21 @@ ESCALATION_CASES = {
     esc.AccountabilityRecorded: (lambda t: escalation(esc.AccountabilityRecorded, t), "记录责任追究", {}),
 }
 
-CASES = {**ROUTING_CASES, **SLA_CASES, **ESCALATION_CASES}
+def notice(cls, ticket_id, **fields):
+    base = dict(notice_id="n1", ticket_id=ticket_id, number="AS20261127000001", unit_id="city.environment",
+                kind="reminder", kind_label="催办通知", cause_type="reminder.sent", cause_id="e1", channel="sms",
+                recipient="city.environment.contact", attempts=2, at="2026-11-27T02:00:02.000Z",
+                actor=ActorRef(user_id="system", role="system"))
+    return cls(**base, **fields)
+
+
+NOTICE_CASES = {   # issue 15: the notice to the unit's contact, sent or failed, on the ticket's timeline
+    NoticeDelivered: (lambda t: notice(NoticeDelivered, t, provider_message_id="m1"),
+                      "催办通知已重试1次后发送至承办单位联系人", {}),
+    NoticeFailed: (lambda t: notice(NoticeFailed, t, reason="exhausted", error="HTTP 503"), "催办通知发送失败", {}),
+}
+
+CASES = {**ROUTING_CASES, **SLA_CASES, **ESCALATION_CASES, **NOTICE_CASES}
 
 
 def snake(name: str) -> str:
