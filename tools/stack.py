@@ -324,6 +324,7 @@ def banner(stack: Stack) -> str:
                        "content": "楼下烧烤店每天夜里12点后仍然噪音扰民"}, ensure_ascii=False)
     return f"""
 12345 hotline is running at {url}   (Ctrl-C stops everything)
+  console: {url}/console/   (sign in as any demo user outside production)
   logs: {stack.logs}/<service>.log
 
 Register a ticket as an operator (token valid 12 h; `make token ROLE=...` for others):
