@@ -299,7 +299,7 @@ def mgmt(method: str, path: str, **kw):
 
 def start_stack(data_dir: Path, vhost: str, port: int) -> tuple[subprocess.Popen, dict]:
     env = {**os.environ, "AMQP_URI": f"amqp://guest:guest@localhost:5672/{vhost}", "HOTLINE_DATA_DIR": str(data_dir),
-           "GATEWAY_PORT": str(port), "SERVICE_PORT_BASE": str(port + 1), "EMBEDDED_MONGO_PORT": str(port + 7),
+           "GATEWAY_PORT": str(port), "SERVICE_PORT_BASE": str(port + 1), "EMBEDDED_MONGO_PORT": str(port + 11),
            "BROKER_USERS": "off", "PYTHONUNBUFFERED": "1"}
     env.pop("MONGO_URI", None)
     log = open(data_dir / "stack.log", "ab")  # noqa: SIM115  (written by a thread for the stack's life)
@@ -472,7 +472,7 @@ def main() -> int:
             mgmt("PUT", f"permissions/{vhost}/guest", json={"configure": ".*", "write": ".*", "read": ".*"})
             vhosts.append(vhost)
             started = time.perf_counter()
-            stack, ready = start_stack(data_dir, vhost, free_port(block=8))
+            stack, ready = start_stack(data_dir, vhost, free_port(block=12))
             stacks.append(stack)
             result["stores"][n]["stack_start_seconds"] = round(time.perf_counter() - started, 1)
             target = Target(ready["url"], local_secret(data_dir), loaded[n])

@@ -64,15 +64,15 @@ def running_stack(tmp_path_factory):
     assert _mgmt("PUT", f"vhosts/{vhost}").status_code in (201, 204), "RabbitMQ management API unavailable"
     _mgmt("PUT", f"permissions/{vhost}/guest", json={"configure": ".*", "write": ".*", "read": ".*"})
     data_dir = tmp_path_factory.mktemp("stack-data")
-    ports = free_port(block=8)
+    ports = free_port(block=12)
     amqp_uri = f"amqp://guest:guest@localhost:5672/{vhost}"
     env = {**os.environ,
            "AMQP_URI": amqp_uri,
            "HOTLINE_DATA_DIR": str(data_dir),
            "HOTLINE_ENV": "test",
            "GATEWAY_PORT": str(ports),
-           "SERVICE_PORT_BASE": str(ports + 1),            # services' health ports: +1 .. +5
-           "EMBEDDED_MONGO_PORT": str(ports + 7),
+           "SERVICE_PORT_BASE": str(ports + 1),            # services' health ports: +2 .. +1+len(SERVICES)
+           "EMBEDDED_MONGO_PORT": str(ports + 11),
            "CLOCK_MODE": "controllable",
            "TIMER_INTERVAL_SECONDS": "0.3",
            "OUTBOX_SWEEP_SECONDS": "1",
