@@ -58,6 +58,8 @@ from urllib.parse import quote
 
 import requests
 
+from .services import SERVICES as STACK_SERVICES
+
 REPO = Path(__file__).resolve().parents[1]
 RABBITMQ_BIN = Path(os.environ.get("RABBITMQ_BIN", "/usr/lib/rabbitmq/bin"))
 MACHINE_COOKIE = Path("/var/lib/rabbitmq/.erlang.cookie")
@@ -76,7 +78,7 @@ CATEGORIES = ["noise.neighbourhood", "housing.property", "infrastructure.streetl
 DISTRICTS = ["tiedong", "tiexi", "lishan", "qianshan", "haicheng", "taian", "xiuyan", "gaoxin", "jingkai"]
 
 RETRY_LATER = {503, 429, 409}   # "try again": 409 while the first request with the same key still runs
-SERVICES = ("intake", "routing", "sla", "escalation", "bulletin")
+SERVICES = tuple(STACK_SERVICES)   # every service `tools.stack` starts
 
 
 def log(message: str) -> None:
@@ -235,10 +237,11 @@ class StackRun:
         self.dir = root / name
         self.data_dir = self.dir / "data"
         self.amqp_uri = amqp_uri
-        ports = free_ports(8)
+        # gateway at +0; the launcher puts service i (1..n) at SERVICE_PORT_BASE + i; the store after them
+        ports = free_ports(len(SERVICES) + 3)
         self.env = {**os.environ, "AMQP_URI": amqp_uri, "HOTLINE_DATA_DIR": str(self.data_dir),
-                    "GATEWAY_PORT": str(ports), "SERVICE_PORT_BASE": str(ports + 1),
-                    "EMBEDDED_MONGO_PORT": str(ports + 7), "GATEWAY_WORKERS": "2",
+                    "GATEWAY_PORT": str(ports), "SERVICE_PORT_BASE": str(ports),
+                    "EMBEDDED_MONGO_PORT": str(ports + len(SERVICES) + 1), "GATEWAY_WORKERS": "2",
                     "BROKER_SUBSCRIBERS": SUBSCRIBER, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
         if node.shares_machine_cookie:
             self.env["BROKER_NODE"] = node.name
@@ -858,12 +861,17 @@ class Chaos:
         # a ghost: a ticket for a request whose final answer was a 5xx (the gateway promised nothing was
         # done); a client that gave up waiting (timeout, broken connection) cannot know either way
         failed_markers = {r.marker for r in reqs if isinstance(r.status, int) and r.status >= 500}
+        by_marker = {r.marker: r for r in reqs}
         gave_up = {r.marker for r in reqs if isinstance(r.status, str)}
         for marker, found in listing.items():
             distinct = set(found)
             if len(distinct) > 1:
                 result.duplicates += len(distinct) - 1
-                result.duplicate_details.append(f"{marker}: {len(distinct)} tickets ({', '.join(sorted(distinct))})")
+                request = by_marker.get(marker)
+                said = (" ; the client was answered " + ", ".join(f"{a} at +{t:.1f} s" for a, t in
+                                                                  zip(request.answers, request.times, strict=True))
+                        + (" with an Idempotency-Key" if request.key else " without Idempotency-Key")) if request else ""
+                result.duplicate_details.append(f"{marker}: {len(distinct)} tickets ({', '.join(sorted(distinct))}){said}")
             if marker in failed_markers:
                 result.ghosts += len(distinct)
             if marker in gave_up:

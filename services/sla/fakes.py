@@ -35,7 +35,6 @@ from .store import (
     needs_run,
     run_entry,
     run_id,
-    run_key,
     to_doc,
 )
 
@@ -68,7 +67,7 @@ class FakeSlaStore:
     def _fold_one(self, clock: Clock) -> Clock | None:
         assert clock.next_fire_at is not None
         run = self.runs.get(run_id(clock.next_fire_at, clock.ticket_id))
-        if not run or run["status"] != "fired" or (run["keys"].get(clock.ticket_id) or {}).get("v") != clock.version:
+        if not run or run["status"] != "fired" or run["keys"].get(clock.ticket_id) != clock.version:
             return None
         entry = run["entries"][clock.ticket_id]
         self._apply([(clock.ticket_id, clock.version, entry["changes"])])
@@ -142,12 +141,11 @@ class FakeSlaStore:
                 entry = run_entry(before, after, events, service=self.clocks.outbox.service, at=max(at, now))
                 run = self.runs.setdefault(rid, _new_run(at))
                 if run["status"] != "open":
-                    if (run["keys"].get(before.ticket_id) or {}).get("v") != before.version:
+                    if run["keys"].get(before.ticket_id) != before.version:
                         late.append(before)
-                elif (run["keys"].get(before.ticket_id) or {}).get("v") != before.version \
-                        and hold_tag(before) not in run["holds"]:
+                elif run["keys"].get(before.ticket_id) != before.version and hold_tag(before) not in run["holds"]:
                     run["entries"][before.ticket_id] = entry
-                    run["keys"][before.ticket_id] = run_key(entry)
+                    run["keys"][before.ticket_id] = before.version
                     run["version"] += 1
         return late
 
@@ -159,9 +157,9 @@ class FakeSlaStore:
                     run.update(status="fired", version=run["version"] + 1)
                     committed.append((rid, run))
         for rid, run in committed:
-            self.clocks.outbox.committed("timer_runs", rid, [env for tid in run["keys"]
-                                                             for env in run["entries"][tid]["envelopes"]])
-            result.add(run["keys"])
+            entries = {tid: run["entries"][tid] for tid in run["keys"]}
+            self.clocks.outbox.committed("timer_runs", rid, [env for e in entries.values() for env in e["envelopes"]])
+            result.add(entries)
         return result
 
     def fold_runs(self, limit: int = 20_000) -> int:

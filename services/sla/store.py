@@ -143,10 +143,10 @@ def run_entry(before: Clock, after: Clock, events: list, *, service: str, at: da
             "behind": after.next_fire_at is not None and after.next_fire_at <= at}
 
 
-def run_key(entry: dict) -> dict:
-    """What the run document itself keeps of an entry (small: the run's versioned writes stay cheap)."""
-    return {"v": entry["v"], "ids": [e["id"] for e in entry["envelopes"]],
-            "types": [e["type"] for e in entry["envelopes"]], "behind": entry["behind"]}
+def members(run: dict | None) -> dict[str, int]:
+    """A run's members: ticket id -> the clock version it fires (all the run document keeps of them,
+    so that its versioned writes stay cheap: the store rewrites and diffs the whole document)."""
+    return (run or {}).get("keys") or {}
 
 
 def needs_run(clocks: list[Clock], runs: dict[str, dict]) -> list[tuple[Clock, str | None]]:
@@ -160,7 +160,7 @@ def needs_run(clocks: list[Clock], runs: dict[str, dict]) -> list[tuple[Clock, s
         run = runs.get(rid)
         if run is None:
             out.append((clock, rid))
-        elif ((run.get("keys") or {}).get(clock.ticket_id) or {}).get("v") == clock.version:
+        elif members(run).get(clock.ticket_id) == clock.version:
             continue
         elif run["status"] == "open":
             if hold_tag(clock) not in (run.get("holds") or ()):
@@ -179,11 +179,12 @@ class FireResult:
         self.types: list[str] = []
         self.behind: list[str] = []
 
-    def add(self, keys: dict) -> None:
-        self.fired += len(keys)
-        for tid, key in keys.items():
-            self.types.extend(key["types"])
-            if key["behind"]:
+    def add(self, entries: dict) -> None:
+        """The entries of a run's members, committed."""
+        self.fired += len(entries)
+        for tid, entry in entries.items():
+            self.types.extend(e["type"] for e in entry["envelopes"])
+            if entry["behind"]:
                 self.behind.append(tid)
 
 
@@ -207,7 +208,7 @@ class SlaStore:
     def __init__(self, database, outbox):
         self.db = database
         self.clocks = AggregateCollection(database.clocks, outbox)
-        self._prepared: dict[str, dict[str, list]] = {}  # run id -> ticket id -> envelopes prepared here
+        self._prepared: dict[str, dict[str, dict]] = {}  # run id -> ticket id -> entry prepared here
 
     def ensure_indexes(self) -> None:
         c = self.db.clocks
@@ -241,7 +242,7 @@ class SlaStore:
         assert clock.next_fire_at is not None
         rid, tid = run_id(clock.next_fire_at, clock.ticket_id), clock.ticket_id
         run = self.db[RUNS].find_one({"_id": rid, "status": "fired"}, {f"keys.{tid}": 1})
-        if ((run or {}).get("keys", {}).get(tid) or {}).get("v") != clock.version:
+        if members(run).get(tid) != clock.version:
             return None
         entry = ((self.db[RUN_ENTRIES].find_one({"_id": rid}, {f"entries.{tid}": 1}) or {}).get("entries") or {}).get(tid)
         if entry is None or entry["v"] != clock.version:
@@ -327,11 +328,11 @@ class SlaStore:
         """Add these clocks to run `rid` (versioned, as long as it is open). Only what the run does not
         have yet is staged: staging again what another replica's run fired and its relay already sent
         would send it twice."""
-        runs, staged = self.db[RUNS], set()
+        runs, staged = self.db[RUNS], set[str]()
         for _ in range(20):
             run = runs.find_one({"_id": rid}, {"version": 1, "status": 1, "keys": 1, "holds": 1}) or {}
             keys, holds = run.get("keys") or {}, set(run.get("holds") or ())
-            todo = [(b, e) for _, b, e in items if (keys.get(b.ticket_id) or {}).get("v") != b.version]
+            todo = [(b, e) for _, b, e in items if keys.get(b.ticket_id) != b.version]
             if run and run["status"] != "open":  # fired meanwhile: the rest are late, fired on their own
                 self._discard([e for b, e in todo if b.ticket_id in staged])
                 return [b for b, _ in todo]
@@ -349,21 +350,21 @@ class SlaStore:
                 try:
                     runs.insert_one({"_id": rid, "at": items[0][0], "status": "open", "version": 1,
                                      "prepared_at": utcnow(), "holds": [],
-                                     "keys": {b.ticket_id: run_key(e) for b, e in todo}})
+                                     "keys": {b.ticket_id: b.version for b, _ in todo}})
                     self._remember(rid, todo)
                     return []
                 except DuplicateKeyError:
                     continue
             if runs.update_one({"_id": rid, "version": run["version"], "status": "open"},
-                               {"$set": {f"keys.{b.ticket_id}": run_key(e) for b, e in todo},
+                               {"$set": {f"keys.{b.ticket_id}": b.version for b, _ in todo},
                                 "$inc": {"version": 1}}).matched_count:
                 self._remember(rid, todo)
                 return []
         raise StaleVersion(f"timer run {rid} kept changing")
 
     def _remember(self, rid: str, items: list[tuple[Clock, dict]]) -> None:
-        """The prepared events, for the relay when this replica fires the run (else they are read back)."""
-        self._prepared.setdefault(rid, {}).update({b.ticket_id: e["envelopes"] for b, e in items})
+        """What firing these members does, for when this replica fires the run (else it is read back)."""
+        self._prepared.setdefault(rid, {}).update({b.ticket_id: e for b, e in items})
 
     def _discard(self, entries: list[dict]) -> None:
         self.clocks.outbox.discard([env for e in entries for env in e["envelopes"]])
@@ -376,28 +377,33 @@ class SlaStore:
         runs = self.db[RUNS]
         for run in list(runs.find({"status": "open", "at": {"$lte": now}}, {"holds": 0})):
             for _ in range(20):
-                keys = run.get("keys") or {}
-                ids = [i for key in keys.values() for i in key["ids"]]
+                entries = self._entries(run)
+                ids = [env["id"] for entry in entries.values() for env in entry["envelopes"]]
                 done = runs.update_one({"_id": run["_id"], "version": run["version"], "status": "open"},
                                        {"$set": {"status": "fired", "fired_at": now, "event_ids": ids},
                                         "$inc": {"version": 1}})
                 if done.matched_count:
-                    self._relay(run, keys)
-                    result.add(keys)
+                    self._relay(run, entries)
+                    result.add(entries)
                     break
                 run = runs.find_one({"_id": run["_id"]}, {"holds": 0})
                 if run is None or run["status"] != "open":
                     break
         return result
 
-    def _relay(self, run: dict, keys: dict) -> None:
-        prepared = self._prepared.pop(run["_id"], {})
+    def _entries(self, run: dict) -> dict[str, dict]:
+        """The entries of the run's members: as prepared here, else (another replica prepared some)
+        read back."""
+        keys, prepared = members(run), self._prepared.get(run["_id"], {})
+        if any(prepared.get(tid, {}).get("v") != v for tid, v in keys.items()):
+            prepared = (self.db[RUN_ENTRIES].find_one({"_id": run["_id"]}) or {}).get("entries") or {}
+        return {tid: prepared[tid] for tid, v in keys.items() if prepared.get(tid, {}).get("v") == v}
+
+    def _relay(self, run: dict, entries: dict[str, dict]) -> None:
+        self._prepared.pop(run["_id"], None)
         for rid in [r for r in self._prepared if r < run["_id"][:23]]:  # runs of past instants another replica fired
             del self._prepared[rid]
-        if any(prepared.get(tid) is None for tid in keys):  # prepared by another replica: read them
-            entries = (self.db[RUN_ENTRIES].find_one({"_id": run["_id"]}) or {}).get("entries") or {}
-            prepared = {tid: e["envelopes"] for tid, e in entries.items()}
-        envelopes = [env for tid, key in keys.items() for env in prepared.get(tid, ()) if env["id"] in key["ids"]]
+        envelopes = [env for entry in entries.values() for env in entry["envelopes"]]
         if (utcnow() - as_utc(run["prepared_at"])).total_seconds() > RESTAGE_SECONDS:
             self.clocks.outbox.stage_many([(RUNS, run["_id"], envelopes)])  # the sweeper may have dropped them
         self.clocks.outbox.committed(RUNS, run["_id"], envelopes)
@@ -410,7 +416,7 @@ class SlaStore:
         for run in list(self.db[RUNS].find({"status": "fired"}, {"keys": 1})):
             keys = run.get("keys") or {}
             entries = (self.db[RUN_ENTRIES].find_one({"_id": run["_id"]}) or {}).get("entries") or {}
-            items = [(tid, e["v"], e["changes"]) for tid, e in entries.items() if (keys.get(tid) or {}).get("v") == e["v"]]
+            items = [(tid, e["v"], e["changes"]) for tid, e in entries.items() if keys.get(tid) == e["v"]]
             self.clocks.apply_many_versioned(items)
             for _, _, changes in items:
                 after = changes.get("next_fire_at")

@@ -103,12 +103,12 @@ def test_health_of_the_gateway_and_every_service(running_stack):
     assert requests.get(running_stack.url + "/healthz", timeout=10).json()["status"] == "ok"
     assert requests.get(running_stack.url + "/readyz", timeout=10).json()["status"] == "ready"
     health = running_stack.state()["health"]
-    assert set(health) == {"intake", "routing", "sla", "escalation", "bulletin", "gateway"}
+    assert set(health) == {"intake", "routing", "sla", "escalation", "bulletin", "notify", "gateway"}
     for name, base in health.items():
         assert requests.get(base + "/healthz", timeout=10).status_code == 200, name
         assert requests.get(base + "/readyz", timeout=10).json()["status"] == "ready", name
     running_stack.post("/v1/tickets", NOISE)
-    sample = 'hotline_events_handled_total{outcome="ok",service="routing",type="cn.gov.12345.ticket.registered"}'
+    sample = 'hotline_events_handled_total{outcome="applied",service="routing",type="cn.gov.12345.ticket.registered"}'
     wait_for(lambda: (lambda t: sample in t and t)(
         requests.get(health["routing"] + "/metrics", timeout=10).text), 5, message="routing's metric")
     assert requests.get(running_stack.url + "/metrics", timeout=10).status_code == 200
