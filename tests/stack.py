@@ -1,6 +1,6 @@
-"""The whole stack started the way `make run` starts it (tools.stack), driven over HTTP: the session
-fixture `running_stack`, shared by the e2e and browser tests (registered in tests/conftest.py, so
-one stack serves the whole run).
+"""The whole stack started the way `make run` starts it (tools.stack), driven over HTTP: the fixture
+`running_stack` (registered in tests/conftest.py), one fresh stack per test module, so that no
+module's clock jumps, throttles or fuzzing can leak into another's.
 
 It gets its own RabbitMQ vhost, its own embedded MongoDB server and data directory, and free ports,
 so it can run beside a developer's `make run`.
@@ -58,7 +58,7 @@ class RunningStack:
         return self.state()["pids"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def running_stack(tmp_path_factory):
     vhost = f"hotline_e2e_{uuid.uuid4().hex[:8]}"
     assert _mgmt("PUT", f"vhosts/{vhost}").status_code in (201, 204), "RabbitMQ management API unavailable"

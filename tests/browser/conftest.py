@@ -73,7 +73,7 @@ def driver(browser_available, tmp_path, request):
         d.quit()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def console_url(browser_available, running_stack):  # noqa: F811
     """The console's URL: the gateway's own /console, or console_host in front of the gateway."""
     served = requests.get(running_stack.url + "/console", timeout=10)
