@@ -4,35 +4,13 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
+from marshmallow import ValidationError, fields, validate, validates
+
+from hotline_common.validation import JsonBoolean, JsonNumber, Strict
 
 DIMENSIONS = ("type", "category", "district", "channel", "unit", "day")
 FILTERS = ("type", "category", "district", "channel", "unit")
 CODE = re.compile(r"^[A-Za-z0-9_.\-]{1,80}$")
-
-
-class Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-
-class JsonBoolean(fields.Boolean):
-    """A JSON body's boolean: true or false only (marshmallow's Boolean also takes 1, "yes", "on", ...,
-    which openapi.yaml's `type: boolean` refuses). A query string's booleans stay fields.Boolean."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, bool):
-            raise self.make_error("invalid")
-        return value
-
-
-class JsonNumber(fields.Float):
-    """A JSON body's number only (marshmallow's Float also takes "5" and other numeric strings)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.make_error("invalid")
-        return super()._deserialize(value, attr, data, **kwargs)
 
 
 def _day_or_instant(value: str) -> None:

@@ -1,17 +1,14 @@
 """marshmallow schemas at escalation's edge (RPC input)."""
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import fields, validate
+
+from hotline_common.validation import JsonInteger, Strict
 
 # the edge's enumerations (the domain labels each; a unit test keeps the two in step)
 REPORTABLE = ("inadequate_investigation", "improper_handling")
 CASE_STATES = ("open", "reinvestigating", "closed")
 ACCOUNTABILITY_KINDS = ("evasion", "ignored_reminders", "not_cooperating", "serious_consequences")
-
-
-class Strict(Schema):
-    class Meta:
-        unknown = RAISE
 
 
 class ReminderSchema(Strict):
@@ -31,7 +28,7 @@ class CaseQuerySchema(Strict):
 
 class ReinvestigationSchema(Strict):
     instructions = fields.String(required=True, validate=validate.Length(max=4000))
-    working_days = fields.Integer(strict=True, load_default=None, allow_none=True,
+    working_days = JsonInteger(load_default=None, allow_none=True,
                                   validate=validate.Range(min=1, max=60))
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
+from hotline_common.validation import JsonBoolean
+
 from .domain import (
     CHANNELS,
     DISPOSITIONS,
@@ -15,16 +17,6 @@ from .domain import (
     STATUS_LABELS,
     TICKET_TYPES,
 )
-
-
-class JsonBoolean(fields.Boolean):
-    """A JSON body's boolean: true or false only (marshmallow's Boolean also takes 1, "yes", "on", ...,
-    which openapi.yaml's `type: boolean` refuses). A query string's booleans stay fields.Boolean."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, bool):
-            raise self.make_error("invalid")
-        return value
 
 
 class CitizenSchema(Schema):

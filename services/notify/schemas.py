@@ -1,14 +1,11 @@
 """marshmallow schemas at notify's edge (RPC input)."""
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import fields, validate
+
+from hotline_common.validation import Strict
 
 PATTERN = r"^[a-z0-9_*#]+(\.[a-z0-9_*#]+)*$"
-
-
-class Strict(Schema):
-    class Meta:
-        unknown = RAISE
 
 
 class SubscriptionSchema(Strict):

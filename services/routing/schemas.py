@@ -1,24 +1,11 @@
 """marshmallow schemas at routing's edge (RPC input)."""
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import fields, validate
+
+from hotline_common.validation import JsonBoolean, Strict
 
 from .domain import REPLY_RESULTS
-
-
-class Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-
-class JsonBoolean(fields.Boolean):
-    """A JSON body's boolean: true or false only (marshmallow's Boolean also takes 1, "yes", "on", ...,
-    which openapi.yaml's `type: boolean` refuses)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, bool):
-            raise self.make_error("invalid")
-        return value
 
 
 class DispatchSchema(Strict):

@@ -1,21 +1,9 @@
 """marshmallow schemas at sla's edge (RPC input): they load a request's body or query for `commands`."""
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
-
-class Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-
-class JsonBoolean(fields.Boolean):
-    """A JSON boolean only: true or false (marshmallow's Boolean also takes 1, "yes", "on", ...)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, bool):
-            raise self.make_error("invalid")
-        return value
+from hotline_common.validation import JsonBoolean, JsonInteger, Strict
 
 
 def boolean(**kwargs) -> fields.Boolean:
@@ -23,13 +11,13 @@ def boolean(**kwargs) -> fields.Boolean:
 
 
 class ExtensionRequestSchema(Strict):
-    working_days = fields.Integer(required=True, strict=True)
+    working_days = JsonInteger(required=True)
     reason = fields.String(required=True, validate=validate.Length(max=2000))
 
 
 class ExtensionDecisionSchema(Strict):
     approve = boolean(required=True)
-    working_days = fields.Integer(strict=True, load_default=None, allow_none=True)
+    working_days = JsonInteger(load_default=None, allow_none=True)
     note = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
@@ -48,7 +36,7 @@ class CalendarYearSchema(Strict):
     source = fields.String(required=True, validate=validate.Length(min=4, max=300))
     holidays = fields.List(fields.Nested(DaySchema), load_default=list)
     workdays = fields.List(fields.Nested(DaySchema), load_default=list)
-    year = fields.Integer(strict=True)  # optional; when given, the path's year
+    year = JsonInteger()  # optional; when given, the path's year
 
 
 class ClockSetSchema(Strict):
@@ -58,8 +46,8 @@ class ClockSetSchema(Strict):
 
 
 class ClockAdvanceSchema(Strict):
-    seconds = fields.Integer(strict=True, validate=validate.Range(min=1, max=10 * 365 * 86400))
-    working_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=250))
+    seconds = JsonInteger(validate=validate.Range(min=1, max=10 * 365 * 86400))
+    working_days = JsonInteger(validate=validate.Range(min=1, max=250))
 
     @validates_schema
     def _one(self, data, **_):

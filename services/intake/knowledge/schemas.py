@@ -2,12 +2,9 @@
 catalog's categories, the units) is checked by the rules (domain.py)."""
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import fields, validate
 
-
-class Strict(Schema):
-    class Meta:
-        unknown = RAISE
+from hotline_common.validation import Strict
 
 
 class ContentSchema(Strict):

@@ -1,12 +1,9 @@
 """marshmallow schemas at the edge of the privacy commands (RPC input)."""
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import fields, validate
 
-
-class Strict(Schema):
-    class Meta:
-        unknown = RAISE
+from hotline_common.validation import Strict
 
 
 class RevealSchema(Strict):
