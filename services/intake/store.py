@@ -258,6 +258,9 @@ FRONT_DESK_FIELDS = {"_id": 1, "number": 1, "type": 1, "category": 1, "district"
                      "lead_unit": 1, "channel": 1, "registered_by": 1}
 
 
+CANDIDATE_FIELDS = {"_id": 1, "created_at": 1, "closed": 1, "merged_into": 1}
+
+
 def duplicate_query(category: str | None, district: str | None, phone: str | None, fingerprint: str | None,
                     since: datetime) -> dict | None:
     """Open, unmerged tickets since `since` by the same caller, at the same place (category and
@@ -554,14 +557,17 @@ class IntakeStore(TicketWrites):
         for index, eq in ways:
             def fetch(lo, hi, inclusive, eq=eq):
                 window = {"$gte": lo} | ({"$lte" if inclusive else "$lt": hi} if hi is not None else {})
-                return tickets.find({**eq, "created_at": window}, FRONT_DESK_FIELDS)
+                return tickets.find({**eq, "created_at": window}, CANDIDATE_FIELDS)
             # a place's width is its own; a caller's or a band's is what such keys usually need
             key = (index, *eq.values()) if index == "place_newest" else (index,)
             docs, span = newest_first(fetch, limit, since=since, keep=candidate, span=self.spans.get(key))
             self.spans.put(key, span)
             found.update((d["_id"], d) for d in docs)
-        docs = sorted(found.values(), key=lambda d: (as_utc(d["created_at"]), d["_id"]), reverse=True)[:limit]
-        return [from_doc({**d, "timeline": []}) for d in docs]
+        newest = sorted(found.values(), key=lambda d: (as_utc(d["created_at"]), d["_id"]), reverse=True)[:limit]
+        if not newest:  # the ways read slim documents (many ways share them): the pool's, whole
+            return []
+        whole = {d["_id"]: d for d in tickets.find({"_id": {"$in": [d["_id"] for d in newest]}}, FRONT_DESK_FIELDS)}
+        return [from_doc({**whole[d["_id"]], "timeline": []}) for d in newest if d["_id"] in whole]
 
     def merged_ids(self, main_id: str) -> list[str]:
         return [d["_id"] for d in self.db.tickets.find({"merged_into.id": main_id}, {"_id": 1})]

@@ -63,39 +63,34 @@ CREATES = ("a creating POST: the same Idempotency-Key with another body is refus
 
 # ---- THE exception list: every operation not fuzzed as it stands, and why ---------------------------
 EXCEPTIONS: dict[str, Exception_] = {
-    # operations that would break the rest of the suite's stack (shared, session-scoped): only requests
-    # the server must refuse are sent (a schema-invalid one it accepted would be the failure reported)
+    # test-environment tools and reference data: only requests the server must refuse are sent (a
+    # schema-invalid one it accepted is still the failure reported); their schema-valid paths are the
+    # subject of test_sla, test_followup and test_unit_workflow
     "PUT /v1/clock": exception(
-        "moves the whole stack's time: the open deadlines of the other e2e tests would fire", mode="negative"),
+        "a forced jump backwards stamps new events before the ones they follow, under the rest of the run "
+        "and the dead-letter check after it", mode="negative"),
     "POST /v1/clock/advance": exception(
-        "moves the whole stack's time forward (up to 10 years), irreversibly", mode="negative"),
+        "up to 10 years forward in one request, under the rest of the run", mode="negative"),
     "PUT /v1/calendar/{year}": exception(
-        "replaces a year's official holidays: every open deadline is recomputed", mode="negative"),
+        "replaces a year's official holidays (open deadlines recomputed) and must name days of that year, "
+        "which OpenAPI cannot state", mode="negative"),
     "PUT /v1/units/{unit_id}": exception(
         "creates or rewrites units of the directory (random leaders for real units)", mode="negative",
         fresh_path_id="unit_id"),
     "PUT /v1/routing-rules/{rule_id}": exception(
-        "a rule for a real category would send the other tests' tickets to a random unit", mode="negative",
+        "a rule for a real category sends the run's tickets to a random unit", mode="negative",
         fresh_path_id="rule_id"),
     "POST /v1/subscriptions": exception(
         "subscribes random URLs: the stack would then deliver every event to hosts on the internet",
         mode="negative"),
     "POST /v1/bulletins": exception(
-        "renders and numbers a bulletin (HTML, PDF: seconds each) and `replace` overwrites the governance "
-        "tests' bulletin", mode="negative"),
-    "POST /v1/assessment/inputs": exception(
-        "scores a real unit's assessment by hand: the governance tests' figures would change", mode="negative"),
-    # reference data the other tests rely on, whose ids the fuzz learns from earlier answers: the path
-    # names nothing that exists (404 after the body is validated)
-    "DELETE /v1/routing-rules/{rule_id}": exception(
-        "deleting a configured rule would leave the other tests' tickets undispatched", fresh_path_id="rule_id"),
-    "PUT /v1/knowledge/{entry_id}": exception(
-        "rewriting a seeded knowledge-base entry would change the front desk tests' answers",
-        fresh_path_id="entry_id"),
-    "POST /v1/knowledge/{entry_id}/approve": exception(
-        "publishing random drafts would change the front desk tests' search results", fresh_path_id="entry_id"),
+        "renders and numbers a bulletin (HTML, PDF): seconds each on a busy machine, a 503 when the RPC "
+        "times out", mode="negative"),
+    # the fuzz learns ids from earlier answers: here the path names nothing that exists (404 once the body
+    # is validated), the seeded entry stays
     "POST /v1/knowledge/{entry_id}/retire": exception(
-        "retiring a seeded entry would change the front desk tests' answers", fresh_path_id="entry_id"),
+        "a retired seed entry turns every later registration citing it (which the fuzz learns to do) into a "
+        "422 by rule (state)", fresh_path_id="entry_id"),
     # what the contract cannot say: configuration and state, checked by the services (422 naming the field)
     "POST /v1/tickets": exception(
         "category and district are codes of config/catalog.yaml (configuration, not contract); what each "
@@ -104,8 +99,8 @@ EXCEPTIONS: dict[str, Exception_] = {
         refusable=("category", "district", "referred_to", "reason", "key_ticket", "knowledge_entry_id",
                    "merge_into", "follow_up_of"), fresh_idempotency_key=True,
         # and the calls it registers are sorted out at intake (closed, 非受理范围) unless the request says
-        # otherwise: a dispatched one gets a running deadline, and the later tests' clock jumps of months
-        # would then fire a still-overdue event per working day for each of them (thousands)
+        # otherwise: a dispatched one starts routing, a deadline and its timers for every generated call,
+        # load that slows the run down and that the dead-letter check after it would wait for
         body_defaults={"disposition": "out_of_scope", "reason": "非受理范围（接口契约测试）"}),
     "GET /v1/duplicates": exception(
         "a draft call is named by its content, caller's phone, or category and district: one of them "
@@ -113,6 +108,9 @@ EXCEPTIONS: dict[str, Exception_] = {
     "POST /v1/knowledge": exception(
         "unit_id names a unit of the directory and category a code of config/catalog.yaml (configuration); "
         "title, answer and source have minimum lengths once trimmed; valid_until is not before valid_from",
+        refusable=("unit_id", "category", "title", "answer", "source", "valid_until")),
+    "PUT /v1/knowledge/{entry_id}": exception(
+        "the rules of POST /v1/knowledge (the unit and category are configuration)",
         refusable=("unit_id", "category", "title", "answer", "source", "valid_until")),
     "POST /v1/accountability": exception(
         "ticket_id and number, when both are given, must name the same ticket (state); " + CREATES,
@@ -128,6 +126,9 @@ EXCEPTIONS: dict[str, Exception_] = {
     "GET /v1/hotspots": exception("the period rules of GET /v1/statistics", refusable=("period",)),
     "GET /v1/assessment": exception("the period rules of GET /v1/statistics", refusable=("period",)),
     "GET /v1/assessment/inputs": exception("the period must name a real period", refusable=("period",)),
+    "POST /v1/assessment/inputs": exception(
+        "the period must name a real period; part is one of config/assessment.yaml's manual parts",
+        refusable=("period", "part")),
 }
 # -----------------------------------------------------------------------------------------------------
 

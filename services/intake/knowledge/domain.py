@@ -148,9 +148,11 @@ def citable(entry: Entry | None, today: date, entry_id: str) -> Content:
     if entry is None:
         raise NotFound(f"knowledge-base entry {entry_id} not found")
     if entry.retired:
-        raise RuleViolation(f"entry {entry.id} is retired; cite a current one")
+        raise RuleViolation(f"entry {entry.id} is retired; cite a current one",
+                            {"errors": {"knowledge_entry_id": ["the entry is retired"]}})
     if entry.current is None:
-        raise RuleViolation(f"entry {entry.id} is not published yet (awaiting the hotline office's approval)")
+        raise RuleViolation(f"entry {entry.id} is not published yet (awaiting the hotline office's approval)",
+                            {"errors": {"knowledge_entry_id": ["the entry is not published yet"]}})
     if not valid_on(entry.current, today):
         state = "expired" if entry.current.valid_until and entry.current.valid_until < today else "not yet valid"
         raise RuleViolation(f"entry {entry.id} is {state} ({entry.current.valid_from or '…'} – "
