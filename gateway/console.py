@@ -24,9 +24,9 @@ import mimetypes
 from pathlib import Path
 
 import falcon
-import yaml
 
 from hotline_common.actors import ROLES, UNIT_ROLES
+from hotline_common.config_files import parse_yaml
 from hotline_common.errors import ValidationFailed
 from hotline_common.settings import REPO_ROOT, Settings
 
@@ -96,7 +96,7 @@ class Catalog:
     def on_get(self, req, resp):
         mtime = self.path.stat().st_mtime
         if self._cache is None or self._cache[0] != mtime:
-            data = yaml.safe_load(self.path.read_text(encoding="utf-8")) or {}
+            data = parse_yaml(self.path.read_text(encoding="utf-8")) or {}
             body = {k: {str(code): str(name) for code, name in (data.get(k) or {}).items()} for k in self.KEYS}
             self._cache = (mtime, json.dumps(body, ensure_ascii=False).encode())
         resp.set_header("Cache-Control", "no-cache")

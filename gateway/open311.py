@@ -32,10 +32,10 @@ from urllib.parse import parse_qs
 from xml.etree import ElementTree as ET
 
 import falcon
-import yaml
 from nameko.exceptions import RpcTimeout, UnknownService
 
 from hotline_common.actors import ROLES, UNIT_ROLES
+from hotline_common.config_files import read_yaml
 from hotline_common.dispatch import request
 from hotline_common.errors import HotlineError, ValidationFailed
 
@@ -64,8 +64,8 @@ class Config:
 
     def __init__(self, config_dir: Path, env: dict | None = None):
         env = os.environ if env is None else env
-        data = yaml.safe_load((config_dir / "open311.yaml").read_text(encoding="utf-8")) or {}
-        catalog = yaml.safe_load((config_dir / "catalog.yaml").read_text(encoding="utf-8")) or {}
+        data = read_yaml(config_dir, "open311.yaml")
+        catalog = read_yaml(config_dir, "catalog.yaml")
         self.categories: dict[str, str] = {str(k): str(v) for k, v in (catalog.get("categories") or {}).items()}
         self.districts: dict[str, str] = {str(k): str(v) for k, v in (catalog.get("districts") or {}).items()}
         self.jurisdiction = env.get("OPEN311_JURISDICTION") or data.get("jurisdiction_id") or DEFAULT_JURISDICTION

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import yaml
+from hotline_common.config_files import parse_yaml
 
 from .calendar import WorkCalendar, YearRules
 
@@ -64,7 +64,7 @@ def _day(value) -> date:
 def override_files(config_dir: Path) -> dict[int, YearRules]:
     years = {}
     for path in sorted((Path(config_dir) / "calendar").glob("*.yaml")):
-        rules = parse_year(yaml.safe_load(path.read_text(encoding="utf-8")) or {}, path.name)
+        rules = parse_year(parse_yaml(path.read_text(encoding="utf-8")) or {}, path.name)
         years[rules.year] = rules
     return years
 
