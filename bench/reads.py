@@ -13,8 +13,11 @@ deadlines. Each service's own start-up (`build` + `ensure_indexes`) runs on the 
 indexes exist before the tickets arrive. Then starts the whole stack on that store (`python -m
 tools.stack`, like `make run`, on its own ports and its own RabbitMQ vhost, made and deleted
 through the management API) and times each endpoint from one client: p50 / p99 over --requests
-calls after a warm-up. With two sizes, both stacks run at once and their calls alternate, so the
-machine's other load weighs on both alike: the comparison is the point.
+calls after a warm-up, and the embedded server's CPU time per call (its own process, read from
+/proc: the store's work, which the machine's other load does not inflate; it includes what the
+services' timers ask of the store meanwhile). With two sizes, both stacks run at once and their calls
+alternate, so the machine's other load weighs on both alike: the comparison is the point. The
+1-minute load average is printed with each endpoint.
 """
 from __future__ import annotations
 
@@ -319,13 +322,39 @@ def start_stack(data_dir: Path, vhost: str, port: int) -> tuple[subprocess.Popen
     raise RuntimeError(f"the stack did not start; see {data_dir / 'stack.log'}")
 
 
+def store_pid(storage: Path) -> int | None:
+    """The embedded server the stack started on `storage` (its own process: its CPU time is the
+    store's work, whatever else the machine runs)."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(a.endswith(b"secantusd-py") for a in argv) and str(storage).encode() in argv:
+            return int(proc.name)
+    return None
+
+
+def cpu_seconds(pid: int | None) -> float:
+    if pid is None:
+        return float("nan")
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Target:
     """One running stack and the store it was loaded with."""
 
-    def __init__(self, url: str, secret: str, loaded: dict):
+    def __init__(self, url: str, secret: str, loaded: dict, store: int | None = None):
         self.url, self.loaded = url, loaded
         self.sessions: dict = {}
         self.secret = secret
+        self.store = store
 
     def session(self, role: str, unit: str | None = None) -> requests.Session:
         key = (role, unit)
@@ -382,25 +411,29 @@ def measure(targets: list[Target], n: int, warm: int = 5) -> list[dict]:
     for name, role, unit, path, params in endpoints(rng):
         times: list[list[float]] = [[] for _ in targets]
         items: list[list[int]] = [[] for _ in targets]
+        cpu = [0.0 for _ in targets]
         for i in range(-warm, n):
             for k, t in enumerate(targets):
                 session = t.session(role, t.loaded["units"][unit] if unit is not None else None)
                 url = t.url + (path(t, i) if callable(path) else path)
-                t0 = time.perf_counter()
+                c0, t0 = cpu_seconds(t.store), time.perf_counter()
                 r = session.get(url, params=params(t, i), timeout=60)
                 dt = time.perf_counter() - t0
+                if i >= 0:
+                    cpu[k] += cpu_seconds(t.store) - c0
                 if r.status_code != 200:
                     raise RuntimeError(f"GET {r.url}: {r.status_code} {r.text[:300]}")
                 if i >= 0:
                     times[k].append(dt)
                     body = r.json()
                     items[k].append(len(body["items"]) if "items" in body else 1)
-        row = {"endpoint": name}
+        row: dict = {"endpoint": name, "load1": round(os.getloadavg()[0], 1)}
         for k, t in enumerate(targets):
             ts = sorted(times[k])
             row[t.label] = {"p50_ms": round(statistics.median(ts) * 1000, 1),
                             "p99_ms": round(ts[max(0, int(len(ts) * 0.99) - 1)] * 1000, 1),
-                            "items": round(statistics.mean(items[k]), 1)}
+                            "items": round(statistics.mean(items[k]), 1),
+                            "store_cpu_ms": round(cpu[k] / n * 1000, 1)}
         out.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
     return out
@@ -475,13 +508,15 @@ def main() -> int:
             stack, ready = start_stack(data_dir, vhost, free_port(block=12))
             stacks.append(stack)
             result["stores"][n]["stack_start_seconds"] = round(time.perf_counter() - started, 1)
-            target = Target(ready["url"], local_secret(data_dir), loaded[n])
+            target = Target(ready["url"], local_secret(data_dir), loaded[n], store_pid(data_dir / "mongo"))
             target.label = f"{n:,}"
             targets.append(target)
         time.sleep(5)  # let the services settle (first sweeps, timers)
         load_avg = os.getloadavg()
         result["endpoints"] = measure(targets, args.requests)
         result["load_average_during"] = [round(x, 1) for x in load_avg], [round(x, 1) for x in os.getloadavg()]
+        result["date"] = datetime.now(UTC).isoformat(timespec="seconds")
+        result["nproc"] = os.cpu_count()
     finally:
         for stack in stacks:
             stack.send_signal(signal.SIGINT)
@@ -497,11 +532,13 @@ def main() -> int:
                 shutil.rmtree(data_dir, ignore_errors=True)
     print(json.dumps(result, indent=2))
     labels = [f"{n:,}" for n in args.n]
-    print("| endpoint | " + " | ".join(f"{label}: p50 / p99 ms (items)" for label in labels) + " |")
-    print("|---|" + "---|" * len(labels))
+    print("| endpoint | " + " | ".join(f"{label}: p50 / p99 ms (items) [store CPU ms/call]" for label in labels)
+          + " | load (1 min) |")
+    print("|---|" + "---|" * (len(labels) + 1))
     for row in result["endpoints"]:
-        cells = [f"{row[label]['p50_ms']} / {row[label]['p99_ms']} ({row[label]['items']})" for label in labels]
-        print(f"| {row['endpoint']} | " + " | ".join(cells) + " |")
+        cells = [f"{row[label]['p50_ms']} / {row[label]['p99_ms']} ({row[label]['items']}) "
+                 f"[{row[label]['store_cpu_ms']}]" for label in labels]
+        print(f"| {row['endpoint']} | " + " | ".join(cells) + f" | {row['load1']} |")
     return 0
 
 

@@ -10,7 +10,7 @@ from functools import partial
 import falcon
 import falcon.media
 
-from hotline_common import logs
+from hotline_common import logs, tracing
 from hotline_common.metrics import HttpMetrics
 from hotline_common.settings import Settings
 
@@ -18,7 +18,7 @@ from . import problems
 from .auth import TokenVerifier, local_secret
 from .body import BodyLimits
 from .console import mount as mount_console
-from .middleware import Authentication, BodySize, Correlation
+from .middleware import Authentication, BodySize, Correlation, Tracing
 from .open311 import mount as mount_open311
 from .progress import mount as mount_progress
 from .ratelimit import AddressLimit, Buckets, Policy, TokenLimit
@@ -47,6 +47,7 @@ def create_app(settings: Settings, rpc, verifier: TokenVerifier | None = None) -
     app = falcon.App(middleware=[
         HttpMetrics(),  # first: a request refused by a later middleware is counted too
         Correlation(),
+        Tracing(),      # the request's span (when tracing is on), traced through every RPC and event
         BodySize(limits.max_bytes),
         AddressLimit(buckets(Policy.parse("address", settings.gateway_rate_limit_address))),
         Authentication(verifier),
@@ -83,4 +84,5 @@ def jwt_secret(settings: Settings) -> str:
 def get_app() -> falcon.App:
     settings = Settings.from_env()
     logs.configure("gateway", settings.log_level, settings.log_json)
+    tracing.setup("gateway", settings)  # OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set
     return create_app(settings, RpcClients(settings.amqp_uri, settings.rpc_timeout_seconds))

@@ -6,7 +6,7 @@ import os
 _default_host = "0.0.0.0" if os.environ.get("HOTLINE_ENV") == "production" else "127.0.0.1"
 bind = f"{os.environ.get('GATEWAY_HOST', _default_host)}:{os.environ.get('GATEWAY_PORT', '8000')}"
 workers = int(os.environ.get("GATEWAY_WORKERS", "2"))
-worker_class = "gthread"
+worker_class = "gateway.worker.SheddingWorker"   # gthread, with a bound on queueing (gateway/worker.py)
 threads = int(os.environ.get("GATEWAY_THREADS", "8"))
 timeout = int(os.environ.get("GATEWAY_TIMEOUT", "30"))
 graceful_timeout = 10

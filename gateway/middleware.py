@@ -1,10 +1,10 @@
-"""Cross-cutting request handling: correlation id, body size, authentication (rate limits in
+"""Cross-cutting request handling: correlation id, trace span, body size, authentication (rate limits in
 `ratelimit`, the body itself in `body`)."""
 from __future__ import annotations
 
 import falcon
 
-from hotline_common import logs
+from hotline_common import logs, tracing
 
 from .auth import InvalidToken, TokenVerifier
 from .body import too_large
@@ -20,6 +20,37 @@ class Correlation:
     def process_response(self, req, resp, resource, req_succeeded):
         resp.set_header(CORRELATION_HEADER, logs.correlation_id() or "")
         logs._local.correlation_id = None
+
+
+class Tracing:
+    """The request's SERVER span (when tracing is on), the child of the caller's `traceparent` header:
+    every RPC the request makes is its child, and so on through the services' events (tracing.py).
+    Probes and scrapes are not traced."""
+
+    UNTRACED = frozenset({"/healthz", "/readyz", "/metrics"})
+
+    def process_request(self, req, resp):
+        if tracing.enabled() and req.path not in self.UNTRACED:
+            headers = {k: req.get_header(k) for k in tracing.KEYS}
+            req.context.trace = tracing.begin(req.method, tracing.SERVER, parent=headers, attributes={
+                "http.request.method": req.method, "url.path": req.path, "url.scheme": req.scheme})
+
+    def process_resource(self, req, resp, resource, params):
+        active = req.context.get("trace")
+        if active is not None and req.uri_template:
+            active.span.update_name(f"{req.method} {req.uri_template}")
+            active.span.set_attribute("http.route", req.uri_template)
+
+    def process_response(self, req, resp, resource, req_succeeded):
+        active = req.context.get("trace")
+        if active is None:
+            return
+        req.context.trace = None
+        status = resp.status_code
+        active.span.set_attribute("http.response.status_code", status)
+        if status >= 500:
+            active.span.set_status(tracing.Status(tracing.StatusCode.ERROR))
+        active.finish()
 
 
 class BodySize:

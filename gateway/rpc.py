@@ -22,7 +22,11 @@ from nameko.rpc import ServiceProxy
 from nameko.standalone.rpc import ClusterRpcProxy
 
 import hotline_common.service_base  # noqa: F401  registers the typed errors for deserialisation
+from hotline_common import tracing
+from hotline_common.errors import TYPED_ERRORS
 from hotline_common.logs import correlation_id
+
+from .rpcdeadline import DeadlineReplyListener
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +49,8 @@ class RpcClients:
             self._discard()
             standalone = None
         if standalone is None:
-            standalone = ClusterRpcProxy(self.config, timeout=self.timeout, context_data={})
+            standalone = ClusterRpcProxy(self.config, timeout=self.timeout, context_data={},
+                                         reply_listener_cls=DeadlineReplyListener)  # the timeout is a deadline
             self._local.standalone = standalone  # discarded (stopped) if starting fails
             standalone.start()
             self._local.services = {}
@@ -81,13 +86,17 @@ class RpcClients:
         except BROKER_ERRORS:
             self._discard()
             raise
-        # the correlation id travels in nameko's context headers to the service's worker
-        self._local.standalone._worker_ctx.data["correlation_id"] = correlation_id()
-        try:
-            return getattr(proxy, method)(*args, **kwargs)
-        except BROKER_ERRORS:
-            self._discard()  # a fresh connection on the next call
-            raise
+        # the correlation id and the trace context travel in nameko's context headers to the service's worker
+        data = self._local.standalone._worker_ctx.data
+        data["correlation_id"] = correlation_id()
+        with tracing.span(f"{service}/{method}", tracing.CLIENT, attributes=tracing.rpc_attributes(service, method),
+                          expected=TYPED_ERRORS, within_trace=True):
+            tracing.inject(data)
+            try:
+                return getattr(proxy, method)(*args, **kwargs)
+            except BROKER_ERRORS:
+                self._discard()  # a fresh connection on the next call
+                raise
 
     def close(self) -> None:
         self._discard()

@@ -90,4 +90,4 @@ def service_env(monkeypatch, mongo_uri, db_prefix, tmp_path):
     return env
 
 
-from tests.stack import running_stack  # noqa: E402,F401  one whole stack per test session (e2e, browser)
+from tests.stack import running_stack, stack_env  # noqa: E402,F401  one whole stack per test module (e2e, browser)

@@ -3,7 +3,8 @@
 module's clock jumps, throttles or fuzzing can leak into another's.
 
 It gets its own RabbitMQ vhost, its own embedded MongoDB server and data directory, and free ports,
-so it can run beside a developer's `make run`.
+so it can run beside a developer's `make run`. A module changes its stack's environment by overriding
+the fixture `stack_env` (e.g. `{"REPLICAS": "routing=2"}`: the port block widens to fit the replicas).
 """
 import json
 import os
@@ -18,6 +19,7 @@ import pytest
 import requests
 
 from gateway.auth import local_secret, mint
+from hotline_common.settings import Settings
 from tests.ports import REPO, free_port
 
 
@@ -59,25 +61,48 @@ class RunningStack:
 
 
 @pytest.fixture(scope="module")
-def running_stack(tmp_path_factory):
+def stack_env():
+    """Environment a test module's stack gets on top of the defaults below; a module overrides this
+    fixture to change it, e.g. `{"REPLICAS": "routing=2,sla=2"}` (tests/e2e/test_replicas.py)."""
+    return {}
+
+
+def port_layout(ports: int, replicas: str = "") -> dict:
+    """Ports from a block starting at `ports`: the gateway at +0, the services' health ports from
+    SERVICE_PORT_BASE = +1 as tools/stack.py lays them out (replica r of service i at
+    +1 + i + 10 (r - 1)), the embedded store after the last replica's row."""
+    from tools.stack import REPLICA_PORT_STRIDE
+    rows = max((n for _, n in Settings.from_env({"REPLICAS": replicas}).replicas), default=1)
+    return {"GATEWAY_PORT": str(ports), "SERVICE_PORT_BASE": str(ports + 1),
+            "EMBEDDED_MONGO_PORT": str(ports + 1 + REPLICA_PORT_STRIDE * rows)}
+
+
+def port_block(replicas: str = "") -> int:
+    """How many consecutive free ports `port_layout` needs (12 with one replica each)."""
+    return int(port_layout(0, replicas)["EMBEDDED_MONGO_PORT"]) + 1
+
+
+@pytest.fixture(scope="module")
+def running_stack(tmp_path_factory, stack_env):
     vhost = f"hotline_e2e_{uuid.uuid4().hex[:8]}"
     assert _mgmt("PUT", f"vhosts/{vhost}").status_code in (201, 204), "RabbitMQ management API unavailable"
     _mgmt("PUT", f"permissions/{vhost}/guest", json={"configure": ".*", "write": ".*", "read": ".*"})
     data_dir = tmp_path_factory.mktemp("stack-data")
-    ports = free_port(block=12)
+    replicas = stack_env.get("REPLICAS", "")
+    ports = free_port(block=port_block(replicas))
     amqp_uri = f"amqp://guest:guest@localhost:5672/{vhost}"
     env = {**os.environ,
            "AMQP_URI": amqp_uri,
            "HOTLINE_DATA_DIR": str(data_dir),
            "HOTLINE_ENV": "test",
-           "GATEWAY_PORT": str(ports),
-           "SERVICE_PORT_BASE": str(ports + 1),            # services' health ports: +2 .. +1+len(SERVICES)
-           "EMBEDDED_MONGO_PORT": str(ports + 11),
+           **port_layout(ports, replicas),
            "CLOCK_MODE": "controllable",
            "TIMER_INTERVAL_SECONDS": "0.3",
            "OUTBOX_SWEEP_SECONDS": "1",
            "EVENT_RETRY_BASE_MS": "100",
-           "GATEWAY_WORKERS": "2"}
+           "GATEWAY_WORKERS": "2",
+           "REPLICAS": replicas,                           # never a developer's own, only the module's
+           **stack_env}
     env.pop("MONGO_URI", None)  # like `make run`: the stack starts its own embedded server
     process = subprocess.Popen([sys.executable, "-m", "tools.stack"], cwd=REPO, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

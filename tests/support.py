@@ -117,3 +117,62 @@ def check_against_openapi(instance, schema_name: str) -> None:
     schema = {"$ref": f"openapi.yaml#/components/schemas/{schema_name}"}
     errors = list(Draft202012Validator(schema, registry=registry, format_checker=FormatChecker()).iter_errors(instance))
     assert not errors, f"response does not match {schema_name}: " + "; ".join(e.message for e in errors[:5])
+
+
+# -- driving a running stack over HTTP (tests/stack.py: `running_stack`) --------------------------------
+
+ENV_BUREAU = "city.environment"   # 市环保局: where noise tickets go
+
+
+def view(stack, number: str) -> dict:
+    """The hotline office's view of a ticket."""
+    return stack.get(f"/v1/tickets/{number}").json()
+
+
+def until(stack, number: str, predicate, timeout: float = 10, message: str = "condition") -> dict:
+    """Poll the ticket's view until `predicate(view)`; return that view."""
+    from tests.conftest import wait_for
+
+    def check():
+        current = view(stack, number)
+        return current if predicate(current) else None
+    return wait_for(check, timeout, interval=0.2, message=message)
+
+
+def act(stack, number: str, path: str, body=None, role="unit_handler", unit=ENV_BUREAU, user=None, headers=None):
+    """POST /v1/tickets/{number}/{path} as a unit (the environment bureau's handler unless told)."""
+    return stack.post(f"/v1/tickets/{number}/{path}", body if body is not None else {}, role=role, unit=unit,
+                      user=user, headers=headers)
+
+
+def leader(unit: str) -> dict:
+    """The keyword arguments of `act`/`stack.post` that sign as the unit's leader."""
+    return {"role": "unit_leader", "unit": unit, "user": f"{unit}.leader"}
+
+
+def advance(stack, working_days: int) -> None:
+    """Move the shared controllable clock on by whole working days (admin)."""
+    response = stack.post("/v1/clock/advance", {"working_days": working_days}, role="admin")
+    assert response.status_code == 200, response.text
+
+
+def restart(stack, process: str) -> None:
+    """kill -9 one process of the stack (a service, or one replica: `routing.2`); wait until the
+    launcher has restarted it and it is ready again."""
+    import os
+    import signal
+
+    import requests
+
+    from tests.conftest import wait_for
+    pid = stack.current_pids()[process]
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: stack.current_pids()[process] != pid, 20, message=f"{process} restarted")
+    health = stack.state()["health"][process]
+
+    def ready():
+        try:
+            return requests.get(health + "/readyz", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+    wait_for(ready, 60, interval=0.5, message=f"{process} ready")

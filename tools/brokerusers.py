@@ -16,9 +16,10 @@ one per external subscriber, with permissions that let each do its own job and n
 
 Two broker operations need `write` where one would not expect it: binding `hotline.events` to
 `<svc>.events` (exchange-to-exchange, done by each service's outbox relay) needs write on the
-destination `hotline.events`, hence the topic permission that forbids publishing there; and as long
-as the subscriber publishes retries and dead letters through the default exchange, a service needs
-write on `amq.default` (see DEFAULT_EXCHANGE_WRITE).
+destination `hotline.events`, hence the topic permission that forbids publishing there. A service
+never writes `amq.default` (which would let it put a message straight into any queue): the
+subscriber parks retries and dead letters through the service's own `hotline.<svc>.park` exchange
+(see DEFAULT_EXCHANGE_WRITE).
 
 `make run` provisions these users with `rabbitmqctl import_definitions` when the broker is local
 (tools/stack.py); docker compose loads config/rabbitmq/definitions.json; k8s loads a Secret made by
@@ -54,11 +55,10 @@ UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 NOTHING = "^(?!)$"   # a routing-key pattern no key matches (PCRE: an always-failing look-ahead)
 SUBSCRIBER_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,40}$")
 
-# The subscriber (libs/hotline_common/subscriber.py) publishes retries and dead letters through the
-# default exchange, so a service's user needs write on `amq.default`, which would also let it put a
-# message straight into another service's inbox. The park exchange `hotline.<svc>.park` is declared
-# and bound already; once the subscriber publishes through it, set this to False.
-DEFAULT_EXCHANGE_WRITE = True
+# Write on `amq.default` would let a service put a message straight into another service's inbox. The
+# subscriber (libs/hotline_common/subscriber.py) publishes retries and dead letters through the
+# service's own park exchange `hotline.<svc>.park`, so no service needs it (issue 9).
+DEFAULT_EXCHANGE_WRITE = False
 
 
 def _alternatives(*names: str, patterns: tuple[str, ...] = ()) -> str:

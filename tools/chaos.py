@@ -6,8 +6,10 @@ the machine's broker is never touched), and for each experiment a fresh vhost an
 services and the gateway, each process as its own broker user), an external subscriber (its own
 broker user, a durable queue `ext.chaos.events` on `hotline.events`), and a bounded load of tickets
 posted to the gateway over HTTP (by default 3,000 at 25/s), some with an Idempotency-Key and some
-without. A client retries a 503/429 after Retry-After (with the same key if it has one); with a key it
-also retries other 5xx and broken connections. Then it injects the experiment's fault:
+without. A client retries a 503/429 after Retry-After with the same key: its own, or for a client
+without one, the key the gateway gave the request and echoed in the 503 (the request may have been
+applied after all: the broker died after the service committed, before the reply). Holding a key, a
+client also retries other 5xx and broken connections; without one it cannot (no answer, no key). Then it injects the experiment's fault:
 
     none          no fault
     kill-sla      kill -9 the sla service (the launcher restarts it)
@@ -77,6 +79,7 @@ CATEGORIES = ["noise.neighbourhood", "housing.property", "infrastructure.streetl
               "labor.wages", "traffic.parking", "utilities.heating", "market.consumer", "education", "health"]
 DISTRICTS = ["tiedong", "tiexi", "lishan", "qianshan", "haicheng", "taian", "xiuyan", "gaoxin", "jingkai"]
 
+SPOOFED = "AS20261128999998"     # the number of the ticket a spoofed ticket.registered names
 RETRY_LATER = {503, 429, 409}   # "try again": 409 while the first request with the same key still runs
 SERVICES = tuple(STACK_SERVICES)   # every service `tools.stack` starts
 
@@ -294,6 +297,22 @@ class StackRun:
                 dead.append(name)
         return dead
 
+    def own_pids(self) -> list[int]:
+        """The live processes of this stack (their environment names its data directory)."""
+        try:
+            pids = list(self.state()["pids"].values())
+        except (OSError, ValueError, KeyError):
+            return []
+        marker = f"HOTLINE_DATA_DIR={self.data_dir}".encode()
+        ours = []
+        for pid in pids:
+            try:
+                if marker in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                    ours.append(pid)
+            except OSError:
+                continue
+        return ours
+
     def kill(self, name: str) -> int:
         pid = self.pid(name)
         os.kill(pid, signal.SIGKILL)
@@ -306,7 +325,17 @@ class StackRun:
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
+        ours = self.own_pids()
         self.process.send_signal(signal.SIGINT)
+        # the launcher stops its processes one after the other (each may take seconds on a busy
+        # machine); the accounting is done, so once it has left its supervision loop (nothing is
+        # restarted any more) every process of this stack is told at once, and it finds them gone
+        time.sleep(0.5)
+        for pid in ours:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
         try:
             self.process.wait(180)   # each child gets 15 s to stop; a busy machine needs them
         except subprocess.TimeoutExpired:
@@ -405,6 +434,7 @@ class Request:
     times: list = field(default_factory=list)      # seconds since `started` when each answer came
     status: object = None
     number: str | None = None
+    sent_key: str | None = None   # the Idempotency-Key of the last attempt: its own, or the gateway's
 
 
 # varied wording, so that the front desk's duplicate check sees calls as different as real ones are
@@ -453,6 +483,7 @@ class Load:
         delay = 0.5
         while True:
             response = None
+            request.sent_key = headers.get("Idempotency-Key")
             try:
                 response = self.session().post(self.url + "/v1/tickets", json=body, headers=headers, timeout=20)
                 status: object = response.status_code
@@ -463,7 +494,12 @@ class Load:
             if status in (200, 201):
                 request.number = response.json().get("number")
                 break
-            retry = status in RETRY_LATER or (request.key is not None and (isinstance(status, str) or status >= 500))
+            if response is not None and not request.key and response.headers.get("Idempotency-Key"):
+                # a client without a key of its own retries with the one the gateway gave the request
+                # (echoed on a 503: it may have been applied after all; gateway/routes.py)
+                headers = {"Idempotency-Key": response.headers["Idempotency-Key"]}
+            keyed = "Idempotency-Key" in headers     # its own, or the one the gateway gave it
+            retry = status in RETRY_LATER or (keyed and (isinstance(status, str) or status >= 500))
             if not retry or time.monotonic() > deadline:
                 break
             wait = delay
@@ -506,6 +542,7 @@ class Result:
     failed_finally: int = 0
     ghosts: int = 0
     gave_up_created: int = 0     # requests the client stopped waiting for (no key) whose ticket exists
+    found_by_retry: int = 0      # requests that failed in the end, applied after all: a retry with their key finds the ticket
     latency_ms: dict = field(default_factory=dict)
     accepted: int = 0
     through: int = 0
@@ -559,6 +596,19 @@ def dead_letters(amqp_uri: str, service: str, limit: int = 5000) -> list[tuple[b
         for tag in held:
             channel.basic_reject(tag, requeue=True)
     return out
+
+
+def found_by_retry(url: str, token: str, request: Request, numbers: set) -> bool:
+    """A request that failed in the end (503: "it may have been applied; retry with this key") whose
+    ticket exists: one more try with the same body and key must find that ticket, not make another."""
+    if not request.sent_key:
+        return False
+    try:
+        response = requests.post(url + "/v1/tickets", json=ticket_body(request.i, request.marker), timeout=30,
+                                 headers={"Authorization": f"Bearer {token}", "Idempotency-Key": request.sent_key})
+    except requests.RequestException:
+        return False
+    return response.status_code in (200, 201) and response.json().get("number") in numbers
 
 
 def list_tickets(url: str, token: str, prefix: str) -> dict[str, list[str]] | None:
@@ -616,6 +666,38 @@ EXPERIMENTS = {
 }
 
 
+def poison_messages(marker: str) -> tuple[dict, list, list]:
+    """(a well-formed ticket.registered, raw bodies [(routing key, bytes, content type)], CloudEvents
+    that are malformed: each must be refused at the door; every one carries `marker`)."""
+    good = {"specversion": "1.0", "source": "/hotline/intake", "type": REGISTERED,
+            "subject": "AS20261128999999", "time": "2026-11-28T02:00:00.000Z",
+            "datacontenttype": "application/json", "correlationid": marker,
+            "data": {"ticket_id": f"{marker}-t", "number": "AS20261128999999", "channel": "phone",
+                     "type": "complain", "category": "noise.neighbourhood", "district": "tiedong",
+                     "key_ticket": False, "registered_at": "2026-11-28T02:00:00.000Z"}}
+    raw = [
+        (REGISTERED, f"\x00\xff not json {marker}".encode("latin-1"), "application/json"),
+        (REGISTERED, json.dumps([marker, 1, 2]).encode(), "application/json"),
+        (DISPATCHED, json.dumps({"hello": marker}).encode(), "application/json"),
+    ]
+
+    def variant(change) -> dict:
+        event = json.loads(json.dumps(good))
+        change(event)
+        return event
+    broken = [
+        variant(lambda e: e["data"].pop("category")),                       # a required field missing
+        variant(lambda e: e["data"].update(key_ticket="yes")),              # a field of the wrong type
+        variant(lambda e: e["data"].update(surprise=marker)),               # a field the schema does not have
+        variant(lambda e: e.update(time="28/11/2026 10:00")),               # not an RFC 3339 date-time
+        variant(lambda e: e.update(type=TYPE_PREFIX + "ticket.teleported")),  # a type nobody knows
+        variant(lambda e: e.update(type=DISPATCHED, source="/hotline/routing", data={"ticket_id": 42})),
+    ]
+    for i, event in enumerate(broken):
+        event["id"] = f"{marker}-{i}"
+    return good, raw, broken
+
+
 class Chaos:
     def __init__(self, root: Path, tickets: int, rate: float, settle: float, fault_at: float):
         self.root = root
@@ -661,6 +743,7 @@ class Chaos:
                     and exp.fault[0] == "broker":
                 time.sleep(0.5)
             self.account(exp, stack, admin, subscriber, token, prefix, requests_, fault, result)
+            self.keep_requests(stack, requests_, fault)
         finally:
             subscriber.stop()
             stack.stop()
@@ -669,6 +752,21 @@ class Chaos:
                 result.notes.append(line)
         result.seconds = round(time.monotonic() - started, 1)
         return result
+
+    @staticmethod
+    def keep_requests(stack: StackRun, reqs: list[Request], fault: dict) -> None:
+        """Every request's answers and their times (seconds since the load started) in
+        <experiment>/requests.jsonl, beside the logs, to read what a client saw (--keep)."""
+        if not reqs:
+            return
+        t0 = min(r.started for r in reqs)
+        with open(stack.dir / "requests.jsonl", "w") as out:
+            if fault.get("time") is not None:
+                out.write(json.dumps({"fault_at": round(fault["time"] - t0, 3),
+                                      "restored_at": round((fault.get("restored") or fault["time"]) - t0, 3)}) + "\n")
+            for r in reqs:
+                out.write(json.dumps({"i": r.i, "key": r.key, "started": round(r.started - t0, 3),
+                                      "answers": r.answers, "times": r.times, "number": r.number}) + "\n")
 
     def inject(self, exp: Experiment, stack: StackRun, admin: str, uris: dict, t0: float, fault: dict,
                result: Result) -> None:
@@ -704,48 +802,20 @@ class Chaos:
         from hotline_common import serialization  # noqa: F401
         marker = f"chaos-poison-{self.run_id}"
         exchange = Exchange("hotline.events", type="topic", durable=True, no_declare=True)
-        good = {"specversion": "1.0", "source": "/hotline/intake", "type": REGISTERED,
-                "subject": "AS20261128999999", "time": "2026-11-28T02:00:00.000Z",
-                "datacontenttype": "application/json", "correlationid": marker,
-                "data": {"ticket_id": f"{marker}-t", "number": "AS20261128999999", "channel": "phone",
-                         "type": "complain", "category": "noise.neighbourhood", "district": "tiedong",
-                         "key_ticket": False, "registered_at": "2026-11-28T02:00:00.000Z"}}
-        raw = [
-            (REGISTERED, f"\x00\xff not json {marker}".encode("latin-1"), "application/json"),
-            (REGISTERED, json.dumps([marker, 1, 2]).encode(), "application/json"),
-            (DISPATCHED, json.dumps({"hello": marker}).encode(), "application/json"),
-        ]
-        broken = []
-        missing = json.loads(json.dumps(good))
-        del missing["data"]["category"]
-        broken.append(missing)
-        wrong = json.loads(json.dumps(good))
-        wrong["data"]["key_ticket"] = "yes"
-        broken.append(wrong)
-        extra = json.loads(json.dumps(good))
-        extra["data"]["surprise"] = marker
-        broken.append(extra)
-        no_z = json.loads(json.dumps(good))
-        no_z["time"] = "2026-11-28T10:00:00+08:00"
-        broken.append(no_z)
-        unknown = json.loads(json.dumps(good))
-        unknown["type"] = TYPE_PREFIX + "ticket.teleported"
-        broken.append(unknown)
-        dispatched = {**json.loads(json.dumps(good)), "type": DISPATCHED, "source": "/hotline/routing",
-                      "data": {"ticket_id": 42}}
-        broken.append(dispatched)
+        good, raw, broken = poison_messages(marker)
         with Connection(admin, transport_options={"confirm_publish": True}) as conn:
             producer = Producer(conn.channel())
             for routing_key, body, content_type in raw:
                 producer.publish(body, exchange=exchange, routing_key=routing_key, content_type=content_type,
                                  content_encoding="binary", delivery_mode=2)
-            for i, event in enumerate(broken):
-                event["id"] = f"{marker}-{i}"
+            for event in broken:
                 producer.publish(event, exchange=exchange, routing_key=REGISTERED if event["type"] != DISPATCHED
                                  else DISPATCHED, serializer="cloudevents", delivery_mode=2)
         result.notes.append(f"poison: {len(raw) + len(broken)} malformed messages published on hotline.events")
         # well-formed but spoofed: from a user that may not publish it
-        spoof = {**json.loads(json.dumps(good)), "id": f"{marker}-spoof"}
+        spoof = json.loads(json.dumps(good))     # well-formed, for a ticket that does not exist
+        spoof.update(id=f"{marker}-spoof", subject=SPOOFED)
+        spoof["data"].update(number=SPOOFED, ticket_id=f"{marker}-spoofed-ticket")
         attempts = [("routing", exchange, REGISTERED, "onto hotline.events"),
                     ("bulletin", Exchange("intake.events", type="topic", durable=True, no_declare=True), REGISTERED,
                      "onto intake.events"),
@@ -873,7 +943,12 @@ class Chaos:
                         + (" with an Idempotency-Key" if request.key else " without Idempotency-Key")) if request else ""
                 result.duplicate_details.append(f"{marker}: {len(distinct)} tickets ({', '.join(sorted(distinct))}){said}")
             if marker in failed_markers:
-                result.ghosts += len(distinct)
+                # the 503 said "it may have been applied: retry with this key"; a ghost is a ticket
+                # that such a retry does not find
+                if len(distinct) == 1 and found_by_retry(stack.url, token, by_marker[marker], distinct):
+                    result.found_by_retry += 1
+                else:
+                    result.ghosts += len(distinct)
             if marker in gave_up:
                 result.gave_up_created += 1
         # every ticket of the run: its registration, dispatch and deadline each once (one event id)
@@ -929,8 +1004,13 @@ class Chaos:
                                            f"({', '.join(f'{c} {r}' for r, c in reasons.items())})")
         if exp.name == "poison":
             self.check_bulletin(stack.url, token, result)
-            if subscriber.ids(DISPATCHED, "AS20261128999999") or subscriber.ids(DEADLINE_SET, "AS20261128999999"):
-                result.manual_steps.append("the spoofed ticket AS20261128999999 was dispatched or timed")
+            ours = f"chaos-poison-{self.run_id}-"   # the poison itself is on hotline.events too (a "dispatched")
+            for number, what in (("AS20261128999999", "a malformed"), (SPOOFED, "the spoofed")):
+                reactions = {i for t in (DISPATCHED, DEADLINE_SET) for i in subscriber.ids(t, number)
+                             if not str(i).startswith(ours)}
+                if reactions:
+                    result.manual_steps.append(f"{what} ticket.registered ({number}) was acted upon: "
+                                               "the ticket was dispatched or timed")
 
         # the stack itself
         if not stack.alive():
@@ -950,18 +1030,40 @@ class Chaos:
                 result.notes.append("no ticket posted after the fault came through")
 
     def check_bulletin(self, url: str, token: str, result: Result) -> None:
+        """After the poison: statistics still answer, and the feed (every page of the types the poison
+        was sent as) holds none of the malformed events, nor the spoofed one, as a fact."""
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {token}"
-        for path in ("/v1/statistics?group_by=type", "/v1/events?limit=1000"):
-            try:
-                response = session.get(url + path, timeout=30)
-            except requests.RequestException as exc:
-                result.manual_steps.append(f"GET {path}: {type(exc).__name__}")
-                continue
+        path = "/v1/statistics?group_by=type"
+        try:
+            response = session.get(url + path, timeout=30)
             if response.status_code != 200:
                 result.manual_steps.append(f"GET {path} answers {response.status_code} after the poison")
-            elif f"chaos-poison-{self.run_id}" in response.text:
-                result.manual_steps.append(f"GET {path} shows a malformed event as a fact")
+        except requests.RequestException as exc:
+            result.manual_steps.append(f"GET {path}: {type(exc).__name__}")
+        marker = f"chaos-poison-{self.run_id}-"
+        facts: list[str] = []
+        params = {"limit": 500, "types": f"{REGISTERED},{DISPATCHED}"}
+        for _ in range(200):
+            try:
+                response = session.get(url + "/v1/events", params=params, timeout=30)
+            except requests.RequestException as exc:
+                result.manual_steps.append(f"GET /v1/events: {type(exc).__name__}")
+                return
+            if response.status_code != 200:
+                result.manual_steps.append(f"GET /v1/events answers {response.status_code} after the poison")
+                return
+            page = response.json()
+            items = page.get("items", [])
+            facts += [e.get("id") for e in items if isinstance(e, dict) and str(e.get("id", "")).startswith(marker)]
+            if not items or not page.get("next_cursor"):
+                break
+            params["after"] = page["next_cursor"]
+        malformed = [i for i in facts if not i.endswith("-spoof")]
+        if malformed:
+            result.manual_steps.append(f"the feed shows {len(malformed)} malformed events as facts ({', '.join(malformed[:5])})")
+        if len(facts) > len(malformed):
+            result.manual_steps.append("the feed shows the spoofed ticket.registered as a fact")
 
     # -- everything
     def run_all(self, names: list[str]) -> list[Result]:
@@ -1006,6 +1108,8 @@ def table(results: list[Result]) -> str:
             failed += f"; {r.failed_finally} failed in the end"
         if r.ghosts:
             failed += f"; {r.ghosts} ghosts"
+        if r.found_by_retry:
+            failed += f"; {r.found_by_retry} applied after all, found by a retry with their key"
         if r.gave_up_created:
             failed += f"; {r.gave_up_created} given up but created"
         if r.unclean_answers:

@@ -6,8 +6,16 @@ Checks RabbitMQ on AMQP_URI, starts the embedded MongoDB-compatible server unles
 request, restarts a service that dies, and stops everything it started on Ctrl-C.
 
 Environment (all optional): AMQP_URI, MONGO_URI, EMBEDDED_MONGO_PORT (27017), GATEWAY_PORT (8000),
-SERVICE_PORT_BASE (8100: intake 8101 ... bulletin 8105), HOTLINE_DATA_DIR (.data), CLOCK_MODE
-(controllable outside production), HOTLINE_ENV, QUEUE_TYPE (quorum).
+SERVICE_PORT_BASE (8100: intake 8101 ... notify 8106), REPLICAS (e.g. routing=3,sla=2: processes per
+service, 1 each by default), HOTLINE_DATA_DIR (.data), CLOCK_MODE (controllable outside production),
+HOTLINE_ENV, QUEUE_TYPE (quorum).
+
+Replicas (issue 16): each replica is a process of its own, supervised and restarted on its own, with
+its own health and metrics port: replica r (1, 2, ...) of the i-th service of tools/services.py
+(intake 1 ... notify 6) listens on SERVICE_PORT_BASE + i + 10 * (r - 1), so the first replicas keep
+8101..8106, the second ones take 8111..8116, the third 8121..8126. A service with one replica is
+named as itself (`routing`, logs/routing.log); with several, its processes are `routing.1`,
+`routing.2`, ... (in stack.json's pids and health, the banner and the log files).
 
 Durability (issue 9): the embedded server fsyncs every commit (`--sync-on-commit`; an acknowledged
 write survives `kill -9`; EMBEDDED_MONGO_SYNC=0 turns it off, for measurements only) and keeps a
@@ -38,6 +46,8 @@ from hotline_common.settings import REPO_ROOT
 
 from .services import SERVICES
 
+REPLICA_PORT_STRIDE = 10   # replica r of service i: SERVICE_PORT_BASE + i + REPLICA_PORT_STRIDE * (r - 1)
+assert len(SERVICES) < REPLICA_PORT_STRIDE, "the services' ports of one replica would overlap the next's"
 RESTART_LIMIT = 5          # restarts of one process within RESTART_WINDOW before giving up
 RESTART_WINDOW = 60.0
 
@@ -60,6 +70,7 @@ class Child:
     env: dict
     log_path: Path
     ready_url: str | None = None
+    port: int | None = None          # its health/metrics port (services)
     process: subprocess.Popen | None = None
     restarts: list = field(default_factory=list)
 
@@ -137,6 +148,7 @@ class Stack:
         self.logs = self.data_dir / "logs"
         self.gateway_port = int(environ.get("GATEWAY_PORT", "8000"))
         self.port_base = int(environ.get("SERVICE_PORT_BASE", "8100"))
+        self.replicas: dict[str, int] = {name: 1 for name in SERVICES}
         self.children: list[Child] = []
         self.stopping = False
 
@@ -221,15 +233,33 @@ class Stack:
         except Exception as exc:  # best effort: the users cannot do anything once their vhost is gone
             log(f"could not remove the broker users of {self.provisioned_vhost}: {exc}")
 
+    def read_replicas(self) -> None:
+        """REPLICAS through the settings: a bad value or an unknown service stops the start, said aloud."""
+        from hotline_common.settings import Settings, SettingsError
+        try:
+            self.replicas = Settings.from_env(self.environ).replica_counts(list(SERVICES))
+        except SettingsError as exc:
+            raise RuntimeError(str(exc)) from None
+
+    def service_port(self, index: int, replica: int) -> int:
+        """The health/metrics port of replica `replica` (1-based) of the `index`-th service (1-based)."""
+        return self.port_base + index + REPLICA_PORT_STRIDE * (replica - 1)
+
+    def process_names(self, name: str) -> list[str]:
+        count = self.replicas.get(name, 1)
+        return [name] if count == 1 else [f"{name}.{r}" for r in range(1, count + 1)]
+
     def service_children(self, env: dict) -> list[Child]:
         children = []
-        for offset, (name, path) in enumerate(SERVICES.items(), start=1):
-            port = self.port_base + offset
-            child_env = {**env, "HOTLINE_SERVICE": name, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}",
-                         "AMQP_URI": self.amqp_uri_for(env, name)}
-            argv = [sys.executable, "-m", "nameko", "run", path, "--config", str(REPO_ROOT / "config/nameko.yaml")]
-            children.append(Child(name, argv, child_env, self.logs / f"{name}.log",
-                                  ready_url=f"http://127.0.0.1:{port}/readyz"))
+        for index, (name, path) in enumerate(SERVICES.items(), start=1):
+            for replica, process in enumerate(self.process_names(name), start=1):
+                port = self.service_port(index, replica)
+                child_env = {**env, "HOTLINE_SERVICE": name, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}",
+                             "AMQP_URI": self.amqp_uri_for(env, name)}
+                argv = [sys.executable, "-m", "nameko", "run", path, "--config",
+                        str(REPO_ROOT / "config/nameko.yaml")]
+                children.append(Child(process, argv, child_env, self.logs / f"{process}.log",
+                                      ready_url=f"http://127.0.0.1:{port}/readyz", port=port))
         return children
 
     def gateway_child(self, env: dict) -> Child:
@@ -246,6 +276,7 @@ class Stack:
 
     # -- whole
     def start(self) -> None:
+        self.read_replicas()
         env = self.base_env()
         self.check_broker(env)
         if not env.get("MONGO_URI"):
@@ -256,6 +287,10 @@ class Stack:
         if port_open("127.0.0.1", self.gateway_port):
             raise RuntimeError(f"port {self.gateway_port} is already in use; set GATEWAY_PORT")
         services = self.service_children(env)
+        taken = [c for c in services if c.port is not None and port_open("127.0.0.1", c.port)]
+        if taken:
+            raise RuntimeError(f"port {taken[0].port} ({taken[0].name}'s health port) is already in use; "
+                               "set SERVICE_PORT_BASE")
         for child in services:
             child.start()
             self.children.append(child)
@@ -276,6 +311,7 @@ class Stack:
                 "pids": {c.name: c.pid for c in self.children},
                 "health": {c.name: c.ready_url.rsplit("/", 1)[0] for c in self.children if c.ready_url},
                 "logs": str(self.logs), "mongo_uri": self.env.get("MONGO_URI"),
+                "replicas": {name: self.process_names(name) for name in SERVICES},
                 "broker_users": sorted(getattr(self, "amqp_uris", {})),
                 "queue_type": self.env.get("QUEUE_TYPE", "quorum")}
 
@@ -322,10 +358,15 @@ def banner(stack: Stack) -> str:
                        "district": "tiedong", "address": "铁东区胜利南路 88 号",
                        "citizen": {"name": "张女士", "phone": "13800001234"},
                        "content": "楼下烧烤店每天夜里12点后仍然噪音扰民"}, ensure_ascii=False)
+    width = max(len(c.name) for c in stack.children)
+    processes = "\n".join(f"    {c.name:<{width}}  {c.ready_url.rsplit('/', 1)[0]}  pid {c.pid}"
+                           for c in stack.children if c.ready_url and c.name != "gateway")
     return f"""
 12345 hotline is running at {url}   (Ctrl-C stops everything)
   console: {url}/console/   (sign in as any demo user outside production)
-  logs: {stack.logs}/<service>.log
+  logs: {stack.logs}/<process>.log
+  services (health and metrics; REPLICAS=routing=3,sla=2 runs more of one):
+{processes}
 
 Register a ticket as an operator (token valid 12 h; `make token ROLE=...` for others):
   TOKEN={token}

@@ -119,6 +119,8 @@ def envelope(event, *, source_service: str, time: datetime,
 
 
 REQUIRED = ("specversion", "id", "source", "type", "time", "data")
+# the CloudEvents distributed-tracing extension: W3C Trace Context of the event's creation (tracing.py)
+TRACE_ATTRIBUTES = ("traceparent", "tracestate")
 
 
 def parse_envelope(body) -> dict:
@@ -136,6 +138,9 @@ def parse_envelope(body) -> dict:
         parse_iso(body["time"])
     except (TypeError, ValueError) as exc:
         raise PoisonMessage(f"bad event time: {exc}") from None
+    for key in TRACE_ATTRIBUTES:  # a broken trace context is ignored (a new trace), never poison
+        if key in body and not isinstance(body[key], str):
+            del body[key]
     return body
 
 

@@ -33,6 +33,7 @@ from . import (
     logs,
     metrics,
     serialization,  # noqa: F401  registers the cloudevents serializer with kombu
+    tracing,
 )
 from .batching import GroupCommit
 from .clock import Clock, utcnow
@@ -86,7 +87,8 @@ class Outbox:
     def wrap(self, events: Iterable, cause: str | None = None, key=None) -> list[dict]:
         """Envelopes for a change's events. A reaction (`cause` = the id of the event it reacts to)
         gets ids derived from its cause, so the same reaction repeated after any crash publishes
-        the same ids and subscribers can deduplicate."""
+        the same ids and subscribers can deduplicate. Each carries the correlation id and, when
+        tracing is on, the traceparent of its creation (the relay publishes it later, elsewhere)."""
         now = self.clock.now()
         cid = logs.correlation_id()
         out = []
@@ -94,8 +96,9 @@ class Outbox:
             if isinstance(e, (DomainEvent, Event)):
                 event_id = derived_event_id(cause, key, index, e.full_type() if isinstance(e, Event) else e.type) \
                     if cause else None
-                out.append(envelope(e, source_service=self.service, time=now, correlation_id=cid,
-                                    event_id=event_id))
+                env = envelope(e, source_service=self.service, time=now, correlation_id=cid, event_id=event_id)
+                tracing.stamp(env, self.service)  # its traceparent, now: the relay publishes it later
+                out.append(env)
             else:  # already an envelope
                 out.append(e)
         return out

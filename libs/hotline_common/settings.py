@@ -31,6 +31,28 @@ def _queue_type(value: str) -> str:
     return value
 
 
+def _replicas(value: str) -> tuple[tuple[str, int], ...]:
+    """REPLICAS, e.g. "routing=3,sla=2": how many processes `make run` starts for a service (1 each
+    unless named). The format and the counts are checked here, the names by `replica_counts`."""
+    counts: dict[str, int] = {}
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        name, sep, count = (x.strip() for x in part.partition("="))
+        if not sep or not name:
+            raise SettingsError(f"REPLICAS: {part!r} is not <service>=<count> (e.g. REPLICAS=routing=3,sla=2)")
+        if name in counts:
+            raise SettingsError(f"REPLICAS names {name!r} twice")
+        try:
+            number = int(count)
+        except ValueError:
+            raise SettingsError(f"REPLICAS: the count of {name!r} must be a whole number, not {count!r}") from None
+        if number < 1:
+            raise SettingsError(f"REPLICAS: {name!r} needs at least 1 replica, not {number}")
+        counts[name] = number
+    return tuple(sorted(counts.items()))
+
+
 @dataclass(frozen=True)
 class Settings:
     environment: str = "development"
@@ -59,12 +81,16 @@ class Settings:
     mongo_write_concern: str = "majority"
     log_level: str = "INFO"
     log_json: bool = True
+    # traces (issue 16): the OTLP/HTTP collector's base URL (spans go to <url>/v1/traces); empty: off
+    otel_exporter_otlp_endpoint: str = ""
     # the gateway's limits (issue 10): bodies, JSON nesting, slow bodies, rate limits per worker
     gateway_max_body_bytes: int = 1024 * 1024
     gateway_max_json_depth: int = 32
     gateway_body_timeout_seconds: float = 10.0
     gateway_rate_limit_token: str = "6000/60"      # requests/seconds per token subject; "off" disables
     gateway_rate_limit_address: str = "12000/60"   # requests/seconds per client address
+    # `make run` (tools/stack.py): processes per service, ((name, count), ...); unnamed services run one
+    replicas: tuple[tuple[str, int], ...] = ()
 
     @property
     def production(self) -> bool:
@@ -72,6 +98,16 @@ class Settings:
 
     def db_name(self, service: str) -> str:
         return f"{self.db_prefix}{service}"
+
+    def replica_counts(self, services) -> dict[str, int]:
+        """Processes per service, for every one of `services` (in their order); a name in REPLICAS
+        that is not one of them is an error."""
+        unknown = sorted(set(dict(self.replicas)) - set(services))
+        if unknown:
+            hint = " (the gateway scales with GATEWAY_WORKERS)" if "gateway" in unknown else ""
+            raise SettingsError(f"REPLICAS names unknown service(s) {', '.join(unknown)}{hint}; "
+                                f"the services are {', '.join(services)}")
+        return {name: dict(self.replicas).get(name, 1) for name in services}
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> Settings:
@@ -110,10 +146,12 @@ class Settings:
             mongo_write_concern=env.get("MONGO_WRITE_CONCERN", defaults.mongo_write_concern),
             log_level=env.get("LOG_LEVEL", defaults.log_level),
             log_json=_bool(env.get("LOG_JSON", "1")),
+            otel_exporter_otlp_endpoint=env.get("OTEL_EXPORTER_OTLP_ENDPOINT", defaults.otel_exporter_otlp_endpoint),
             gateway_max_body_bytes=int(env.get("GATEWAY_MAX_BODY_BYTES", defaults.gateway_max_body_bytes)),
             gateway_max_json_depth=int(env.get("GATEWAY_MAX_JSON_DEPTH", defaults.gateway_max_json_depth)),
             gateway_body_timeout_seconds=float(env.get("GATEWAY_BODY_TIMEOUT_SECONDS",
                                                        defaults.gateway_body_timeout_seconds)),
             gateway_rate_limit_token=env.get("GATEWAY_RATE_LIMIT_TOKEN", defaults.gateway_rate_limit_token),
             gateway_rate_limit_address=env.get("GATEWAY_RATE_LIMIT_ADDRESS", defaults.gateway_rate_limit_address),
+            replicas=_replicas(env.get("REPLICAS", "")),
         )

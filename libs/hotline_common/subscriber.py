@@ -33,7 +33,7 @@ from nameko.extensions import Entrypoint, ProviderCollector, SharedExtension
 from nameko.messaging import QueueConsumer
 from pymongo.errors import PyMongoError
 
-from . import event_schemas, metrics
+from . import event_schemas, metrics, tracing
 from .errors import PoisonMessage, StaleVersion, TransientError
 from .events import HOTLINE_EXCHANGE, parse_envelope
 from .providers import process_clock
@@ -242,7 +242,7 @@ class EventInbox(SharedExtension, ProviderCollector):
                 return
             delay = retry_delay_ms(attempt, self.settings.event_retry_base_ms)
             with get_producer(self.amqp_uri) as producer:
-                producer.publish(event, exchange="", routing_key=retry_queue_name(service),
+                producer.publish(event, exchange=park_exchange_name(service), routing_key=retry_queue_name(service),
                                  serializer="cloudevents", delivery_mode=2, expiration=delay / 1000.0,
                                  headers={ATTEMPT_HEADER: attempt + 1, "x-hotline-error": _describe(exc)})
             metrics.EVENTS_RETRIED.labels(service, event["type"]).inc()
@@ -258,7 +258,7 @@ class EventInbox(SharedExtension, ProviderCollector):
         event_type = body.get("type", "unknown") if isinstance(body, dict) else "unknown"
         with get_producer(self.amqp_uri) as producer:
             producer.publish(
-                body, exchange="", routing_key=dead_queue_name(service), serializer="json",
+                body, exchange=park_exchange_name(service), routing_key=dead_queue_name(service), serializer="json",
                 delivery_mode=2,
                 headers={
                     "x-hotline-error": _describe(exc),
@@ -296,6 +296,8 @@ class EventSubscriber(Entrypoint):
 
     def handle_event(self, event: dict, message) -> None:
         context = {"correlation_id": event.get("correlationid"), "event_id": event["id"], "event_time": event["time"]}
+        if tracing.enabled():  # the worker's CONSUMER span is the child of the event's creation (providers.Context)
+            context.update(tracing.carrier(event))
         try:
             self.container.spawn_worker(self, (event,), {}, context_data=context,
                                         handle_result=partial(self._handle_result, message, event, time.monotonic()))

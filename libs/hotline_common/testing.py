@@ -9,17 +9,20 @@ from __future__ import annotations
 import copy
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+from . import tracing
 from .clock import FixedClock  # noqa: F401  re-exported: the clock fake
 from .errors import NotFound, StaleVersion
 from .events import envelope
 from .messages import Event
 from .mongo import EVENTS_KEEP, INBOX_KEEP, Applied, derived_event_id
 
-__all__ = ["RecordingOutbox", "MemoryAggregates", "FixedClock", "FakeRpc", "matches", "DuplicateKey"]
+__all__ = ["RecordingOutbox", "MemoryAggregates", "FixedClock", "FakeRpc", "matches", "DuplicateKey",
+           "recorded_spans"]
 
 
 class DuplicateKey(Exception):
@@ -260,3 +263,21 @@ def at(text: str) -> datetime:
     """An aware UTC instant from ISO text, for fixtures: at("2026-09-30T07:00:00Z")."""
     from .timeutil import parse_iso
     return parse_iso(text)
+
+
+@contextmanager
+def recorded_spans() -> Iterator[Any]:
+    """Tracing on for the block, every span kept in memory: `with recorded_spans() as spans:` ...
+    `spans.get_finished_spans()` (an opentelemetry InMemorySpanExporter)."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing.install(provider)
+    try:
+        yield exporter
+    finally:
+        tracing.install(None)

@@ -370,7 +370,7 @@ def present(ticket: Ticket, actor: Actor) -> dict[str, Any]:
     full = actor.role in FULL_CONTACT_ROLES
     citizen = {"name": ticket.citizen.name if full else mask_name(ticket.citizen.name),
                "phone": ticket.citizen.phone if full else mask_phone(ticket.citizen.phone)}
-    timeline = sorted(ticket.timeline, key=lambda e: e.at)
+    timeline = in_order(ticket.timeline)
     view: dict[str, Any] = {
         "id": ticket.id,
         "number": ticket.number,
@@ -423,6 +423,32 @@ def present(ticket: Ticket, actor: Actor) -> dict[str, Any]:
     if "reply" in view and view["reply"].get("public_summary") is None:
         del view["reply"]["public_summary"]  # shown only when the unit marked a summary public (issue 15)
     return view
+
+
+# sla's timers in the order one firing emits them (services/sla/domain.py: fire): due soon, overdue, then
+# still overdue for working day 1, 2, 3 ...
+TIMER_ORDER = {"deadline.due_soon": 1, "deadline.overdue": 2, "deadline.still_overdue": 3}
+
+
+def in_order(timeline: tuple[TimelineEntry, ...]) -> list[TimelineEntry]:
+    """The timeline by time; lines of one instant as they were recorded, except sla's timers.
+
+    A jump of the clock fires several timers of a clock at one instant (due soon and overdue; the
+    overdue ticks of days 1 and 2), and the view records them as its replicas happen to handle them,
+    concurrently (issue 16: "超期2个工作日" was shown before "超期1个工作日"). Those lines keep their places
+    and take the order the timers fell due in."""
+    lines = sorted(timeline, key=lambda e: e.at)   # stable: one instant as recorded
+    groups: dict[datetime, list[int]] = {}
+    for index, line in enumerate(lines):
+        if line.type in TIMER_ORDER:
+            groups.setdefault(line.at, []).append(index)
+    for places in groups.values():
+        if len(places) > 1:
+            timers = sorted((lines[i] for i in places),
+                            key=lambda e: (TIMER_ORDER[e.type], e.detail.get("working_days_overdue", 0)))
+            for place, line in zip(places, timers, strict=True):
+                lines[place] = line
+    return lines
 
 
 def _plain(value: Any) -> Any:

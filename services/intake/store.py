@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import threading
 from dataclasses import fields, is_dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, UpdateOne
@@ -23,6 +24,7 @@ from hotline_common.mongo import (
     Applied,
     SpanHints,
     duplicate_on,
+    hi_bound,
     increment,
     newest_first,
 )
@@ -515,6 +517,13 @@ class IntakeStore(TicketWrites):
         index, eq, rest = listing_plan(filters)
         residual = has_filters(rest)
         hint_key = (index, tuple(sorted(eq.items())), repr(rest))
+        # a list not walked before starts from the typical width that filled a page of its family (the
+        # same index, status and residual filters, any district, category or unit): a status's time
+        # profile is the same across them, so the first window holds about a page (a few, or a few
+        # windows, as their densities differ). From FIRST_SPAN the windows grow through the recent days
+        # a status is rare in (closed, replied), and the one that reaches the dense part returns
+        # density x width entries: five pages at 100,000 tickets, fifty at 1,000,000
+        family = ("family", index, eq["list_status"], repr(rest)) if "list_status" in eq else None
         tickets = self.db.tickets
 
         def fetch(lo, hi, inclusive):
@@ -528,7 +537,18 @@ class IntakeStore(TicketWrites):
 
         docs, span = newest_first(fetch, limit + 1, before=before, until=filters.created_to,
                                   since=filters.created_from, keep=(lambda d: matches_filters(d, rest)) if residual
-                                  else None, span=self.spans.get(hint_key))
+                                  else None, span=self.spans.get(hint_key) or (self.spans.get(family) if family else None))
+        if len(docs) > limit:  # full: the width that reached the page's last entry (newest_first's hint
+            # assumes an even density over all it walked, and a status's is not: closed tickets are rare
+            # in the last three weeks and dense behind them, so that hint fell short, and the next page
+            # read a thin first window, grew it eightfold and got ten pages of entries)
+            top = hi_bound(before, filters.created_to, datetime.now(UTC))
+            last, quarter = as_utc(docs[limit]["created_at"]), as_utc(docs[limit - limit // 4]["created_at"])
+            span = max(top - last + (quarter - last), timedelta(seconds=1))  # and a quarter page more, at
+            # the density where the page ended
+            if family is not None:  # the siblings' widths, averaged in proportion (geometric)
+                typical = self.spans.get(family)
+                self.spans.put(family, typical * math.sqrt(span / typical) if typical else span)
         self.spans.put(hint_key, span)
         if docs:  # the page's whole tickets, in its order (the one after it only says there is more)
             shown = [d["_id"] for d in docs[:limit]]

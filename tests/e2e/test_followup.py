@@ -1,15 +1,12 @@
 """After the reply and when tickets are ignored, over HTTP with the controllable clock
 (R10, R11, R13, R14, R15, R17)."""
-import os
-import signal
 from collections import Counter
 
 import pytest
-import requests
 
 from hotline_common.events import T
 from tests.conftest import wait_for
-from tests.support import EventTap, validate_event
+from tests.support import EventTap, advance, restart, until, validate_event
 
 ENV = "city.environment"
 LEADER = {"role": "unit_leader", "unit": ENV, "user": f"{ENV}.leader"}
@@ -38,42 +35,12 @@ def register(stack, ticket_type="complain", content="酒吧夜间音乐声音过
     return number
 
 
-def view(stack, number):
-    return stack.get(f"/v1/tickets/{number}").json()
-
-
-def until(stack, number, predicate, timeout=10, message="condition"):
-    def check():
-        current = view(stack, number)
-        return current if predicate(current) else None
-    return wait_for(check, timeout, interval=0.2, message=message)
-
-
 def handle_and_reply(stack, number, first_round=True):
     if first_round:
         assert stack.post(f"/v1/tickets/{number}/accept", {}, **HANDLER).status_code == 200
     review = stack.post(f"/v1/tickets/{number}/review", {"instructions": "请执法大队夜间复查并依法处理"}, **LEADER)
     assert review.status_code == 200, review.text
     return stack.post(f"/v1/tickets/{number}/reply", REPLY, **HANDLER)
-
-
-def advance(stack, working_days):
-    response = stack.post("/v1/clock/advance", {"working_days": working_days}, role="admin")
-    assert response.status_code == 200, response.text
-
-
-def restart(stack, service):
-    pid = stack.current_pids()[service]
-    os.kill(pid, signal.SIGKILL)
-    wait_for(lambda: stack.current_pids()[service] != pid, 20, message=f"{service} restarted")
-    health = stack.state()["health"][service]
-
-    def ready():
-        try:
-            return requests.get(health + "/readyz", timeout=2).status_code == 200
-        except requests.RequestException:
-            return False
-    wait_for(ready, 60, interval=0.5, message=f"{service} ready")
 
 
 def test_an_ignored_ticket_is_reminded_twice_then_supervised_once_across_restarts(running_stack, tap):

@@ -1,5 +1,6 @@
 """The unit's work on a ticket over HTTP against the running stack (R3, R4, R5, R6, R9, R14)."""
 from tests.conftest import wait_for
+from tests.support import act, leader, view
 
 TICKET = {"channel": "phone", "type": "complain", "district": "lishan", "address": "立山区某小区",
           "citizen": {"name": "李先生", "phone": "13900002222"}, "content": "小区问题反映，请相关部门处理"}
@@ -14,22 +15,9 @@ def register(stack, **fields):
     return response.json()["number"]
 
 
-def view(stack, number):
-    return stack.get(f"/v1/tickets/{number}").json()
-
-
 def wait_status(stack, number, status, timeout=8):
     return wait_for(lambda: (v := view(stack, number))["status"] == status and v, timeout, interval=0.1,
                     message=f"{number} {status}")
-
-
-def act(stack, number, path, body=None, role="unit_handler", unit=ENV, user=None, headers=None):
-    return stack.post(f"/v1/tickets/{number}/{path}", body if body is not None else {}, role=role, unit=unit,
-                      user=user, headers=headers)
-
-
-def leader(unit):
-    return {"role": "unit_leader", "unit": unit, "user": f"{unit}.leader"}
 
 
 def test_noise_goes_to_the_environment_bureau_and_runs_the_whole_unit_workflow(running_stack):

@@ -72,9 +72,6 @@ def test_a_spoofed_event_from_the_wrong_user_is_refused(users):
         publish(users["routing"], Exchange("nameko-rpc", type="topic", durable=True), "intake.register", {})
 
 
-@pytest.mark.xfail(strict=True, reason="the subscriber publishes retries and dead letters through the default "
-                                       "exchange, so a service's user may write amq.default (brokerusers."
-                                       "DEFAULT_EXCHANGE_WRITE); publishing through hotline.<svc>.park closes it")
 def test_a_service_cannot_put_a_message_straight_into_another_services_inbox(users):
     with pytest.raises(AccessRefused):
         publish(users["bulletin"], "", inbox_queue_name("routing"), spoofed())

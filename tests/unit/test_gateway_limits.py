@@ -125,8 +125,9 @@ class FakeStandalone:
     started: list = []
     fail_start = False
 
-    def __init__(self, config, timeout=None, context_data=None):
+    def __init__(self, config, timeout=None, context_data=None, reply_listener_cls=None):
         self.config, self.timeout = config, timeout
+        self.reply_listener_cls = reply_listener_cls
         self.connection = FakeConnection()
         listener = type("L", (), {})()
         listener.queue_consumer = type("Q", (), {"connection": self.connection})()

@@ -224,3 +224,23 @@ def test_a_deadline_read_shows_the_facts_sla_sent_and_no_countdown():
     assert t["deadline"] is None
     deliver(app, deadline(sla.DeadlineSet, t["id"]))
     assert ticket(app, t["number"])["deadline"] == DEADLINE
+
+
+def test_timers_fired_at_one_instant_are_shown_in_the_order_they_fell_due():
+    """Issue 16: a jump of the clock fires several timers at one instant and two intake replicas record
+    them in either order; the timeline shows them as they fell due, every other line where it was."""
+    from datetime import UTC, datetime, timedelta
+
+    from services.intake.domain import in_order, timeline_entry
+    t0 = datetime(2026, 12, 3, 16, tzinfo=UTC)
+    t1 = t0 + timedelta(seconds=3)
+
+    def line(at, kind, days=None):
+        return timeline_entry(at, kind, kind, None, {"working_days_overdue": days} if days else {})
+    recorded = (line(t0, "ticket.registered"), line(t1, "deadline.still_overdue", 2),
+                line(t1, "reminder.sent"), line(t1, "deadline.overdue"), line(t1, "deadline.still_overdue", 1),
+                line(t1, "deadline.due_soon"), line(t0 + timedelta(seconds=9), "supervision.opened"))
+    shown = [(e.type, e.detail.get("working_days_overdue")) for e in in_order(recorded)]
+    assert shown == [("ticket.registered", None), ("deadline.due_soon", None), ("reminder.sent", None),
+                     ("deadline.overdue", None), ("deadline.still_overdue", 1), ("deadline.still_overdue", 2),
+                     ("supervision.opened", None)]

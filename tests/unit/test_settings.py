@@ -40,3 +40,35 @@ def test_a_reaction_is_never_stamped_before_its_cause():
     finally:
         set_causal_floor(None)
     assert clock.now() == now
+
+
+def test_replicas_per_service_for_make_run():
+    """REPLICAS=routing=3,sla=2 (issue 16): the format and counts here, the names against the services."""
+    services = ["intake", "routing", "sla", "escalation", "bulletin", "notify"]
+    assert Settings.from_env({}).replica_counts(services) == dict.fromkeys(services, 1)
+    counts = Settings.from_env({"REPLICAS": " routing=3, sla = 2 ,"}).replica_counts(services)
+    assert counts == {**dict.fromkeys(services, 1), "routing": 3, "sla": 2}
+    for bad, message in (("routing=0", "at least 1"), ("sla=-2", "at least 1"), ("routing=two", "whole number"),
+                         ("routing", "<service>=<count>"), ("=2", "<service>=<count>"),
+                         ("sla=2,sla=3", "twice")):
+        with pytest.raises(SettingsError, match=message):
+            Settings.from_env({"REPLICAS": bad})
+    with pytest.raises(SettingsError, match="unknown service.*routeing"):
+        Settings.from_env({"REPLICAS": "routeing=2"}).replica_counts(services)
+    with pytest.raises(SettingsError, match="GATEWAY_WORKERS"):
+        Settings.from_env({"REPLICAS": "gateway=2"}).replica_counts(services)
+
+
+def test_the_launcher_gives_each_replica_its_own_process_and_port():
+    from tools.stack import Stack
+    stack = Stack({"SERVICE_PORT_BASE": "8100", "REPLICAS": "routing=3,sla=2"})
+    stack.read_replicas()
+    children = stack.service_children({"AMQP_URI": "amqp://guest:guest@localhost:5672/"})
+    ports = {c.name: c.port for c in children}
+    assert ports == {"intake": 8101, "routing.1": 8102, "routing.2": 8112, "routing.3": 8122, "sla.1": 8103,
+                     "sla.2": 8113, "escalation": 8104, "bulletin": 8105, "notify": 8106}
+    assert {c.env["HOTLINE_SERVICE"] for c in children if c.name.startswith("routing")} == {"routing"}
+    assert [c.log_path.name for c in children if c.name.startswith("sla")] == ["sla.1.log", "sla.2.log"]
+    assert all(c.ready_url == f"http://127.0.0.1:{c.port}/readyz" for c in children)
+    with pytest.raises(RuntimeError, match="unknown service"):
+        Stack({"REPLICAS": "router=2"}).read_replicas()
