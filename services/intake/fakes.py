@@ -12,7 +12,7 @@ from hotline_common.testing import DuplicateKey, MemoryAggregates
 
 from .commands import TicketFilters
 from .domain import Ticket
-from .store import TicketWrites, duplicate_query, from_doc, page, ticket_query
+from .store import TicketWrites, duplicate_ways, from_doc, page, ticket_query, way_limits
 
 
 def _as_stored(value: Any) -> Any:
@@ -75,12 +75,15 @@ class FakeIntakeStore(TicketWrites):
     # -- the front desk (issue 12)
     def duplicate_pool(self, category: str | None, district: str | None, phone: str | None,
                        fingerprint: str | None, since: datetime, limit: int) -> list[Ticket]:
-        query = duplicate_query(category, district, phone, fingerprint, since)
-        if query is None:
-            return []
-        docs = self.tickets.find(query)
-        docs.sort(key=lambda d: d["created_at"], reverse=True)
-        return [from_doc(d) for d in docs[:limit]]
+        ways = duplicate_ways(category, district, phone, fingerprint)
+        found: dict[str, dict] = {}
+        for (_, eq), share in zip(ways, way_limits(ways, limit), strict=True):
+            matching = {k: ({"$in": [v]} if k == "fingerprint_bands" else v) for k, v in eq.items()}
+            query = {**matching, "created_at": {"$gte": since}, "closed": {"$ne": True}, "merged_into": None}
+            docs = sorted(self.tickets.find(query), key=lambda d: (d["created_at"], d["_id"]), reverse=True)
+            found.update((d["_id"], d) for d in docs[:share])
+        newest = sorted(found.values(), key=lambda d: (d["created_at"], d["_id"]), reverse=True)[:limit]
+        return [from_doc(d) for d in newest]
 
     def merged_ids(self, main_id: str) -> list[str]:
         return [d["_id"] for d in self.tickets.find({"merged_into.id": main_id})]

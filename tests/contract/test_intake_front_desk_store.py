@@ -86,6 +86,20 @@ def test_duplicate_candidates_by_caller_place_and_shared_bands_recent_open_and_u
     assert {t.citizen.phone for t in found} == {"13800001234"} and all(t.content for t in found)
 
 
+def test_a_common_wording_never_pushes_the_same_callers_earlier_call_out_of_the_pool(store):
+    """The caller's and the place's candidates come whole; the bands share the rest of the pool (issue 13:
+    a band each used to read the whole pool, and a wording every call shares filled it with strangers)."""
+    store.add(*new(1, now=NOW - timedelta(days=3), district="lishan", category="housing",
+                   citizen=CitizenDetails(phone="13700000001")))                 # the caller, days ago
+    for n in range(2, 32):                                                       # 30 strangers since, same words
+        store.add(*new(n, now=NOW - timedelta(hours=n), citizen=CitizenDetails(phone=f"139000000{n:02d}")))
+    found = store.duplicate_pool("housing", "lishan", "13700000001", fingerprint_of(WORDS),
+                                 NOW - timedelta(days=7), 10)
+    assert {"t001", "t002"} <= {t.id for t in found} and len(found) <= 10   # the caller's, the newest stranger
+    newest = [t.created_at for t in found]
+    assert newest == sorted(newest, reverse=True)
+
+
 def test_merged_tickets_follow_the_main_tickets_view_once_each_and_ignore_their_own(store):
     store.add(*new(1))
     for n in (2, 3):
