@@ -81,7 +81,6 @@ class Notify:
     in_flight: Counter = field(default_factory=Counter)   # subscription id -> deliveries in flight here
     workers: Counter = field(default_factory=Counter)     # subscription id -> its workers running here
     queues: defaultdict = field(default_factory=lambda: defaultdict(deque))  # claimed, waiting: (delivery, token)
-    failing: set = field(default_factory=set)             # subscriptions this replica saw fail lately
     lock: threading.Lock = field(default_factory=threading.Lock)
     ticks: itertools.count = field(default_factory=itertools.count)
     deliver_on_arrival: bool = True   # a new delivery is sent at once when this replica has room for it
@@ -333,12 +332,11 @@ def attempt_delivery(app: Notify, sub: Subscription, d: Delivery, token: str) ->
         metrics.WEBHOOK_ATTEMPTS.labels("delivered" if result.ok else "dead" if after.status == "dead" else "failed").inc()
         metrics.WEBHOOK_SECONDS.observe(result.duration_ms / 1000)
         if result.ok:
-            if sub.failure_streak > 0 or sub.id in app.failing:   # a write only when a streak may be running
-                app.store.count_success(sub.id)
-                app.failing.discard(sub.id)
+            # always asked of the store: the copy read here is up to a second old, and a failure
+            # another worker or replica counted since would otherwise outlive the recovery
+            app.store.count_success(sub.id)
             return
         log.info("webhook %s to subscription %s, attempt %d failed: %s", d.id, sub.id, after.attempts, result.error)
-        app.failing.add(sub.id)
         streak = app.store.count_failure(sub.id, now)
         if streak is not None and domain.should_disable(streak, now=now, policy=app.settings.webhooks):
             disable_subscription(app, streak, f"{streak.failure_streak} failed attempts in a row since "

@@ -362,6 +362,20 @@ def test_one_slow_subscription_takes_only_its_share_of_the_pool(world):
     assert len(world.webhooks.sent) == 80
 
 
+def test_a_success_ends_a_streak_this_replica_did_not_see_begin(world, monkeypatch):
+    """A failure counted by another worker or replica after this one last read the subscription
+    (the fan-out reads subscriptions at most once a second): the next success still ends the streak
+    (a CI run once left it at 1 after every delivery had gone through)."""
+    create(world)
+    react(world, ticket_dispatched(), "e1")
+    read_before = world.store.all_subscriptions()
+    monkeypatch.setattr(world.store, "all_subscriptions", lambda: read_before)   # the one-second read
+    world.store.count_failure("sub1", NOW)                          # another worker's 503, counted late
+    handlers.fire(world.app)
+    assert world.webhooks.ids_to(HOOK) == ["e1"]
+    assert call(world, "get_subscription", params={"subscription_id": "sub1"})["failure_streak"] == 0
+
+
 def test_a_failing_receiver_is_probed_one_attempt_at_a_time(world):
     runner = DeferredRunner(size=32)
     world.app.runner = runner
