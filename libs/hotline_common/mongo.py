@@ -7,6 +7,7 @@ write: atomic on any MongoDB, no transaction needed.
 """
 from __future__ import annotations
 
+import itertools
 import threading
 import uuid
 from collections.abc import Callable, Iterable
@@ -361,6 +362,8 @@ class SpanHints:
         return self._hints.get(key)
 
     def put(self, key, span: timedelta) -> None:
+        self._hints.pop(key, None)              # the newest at the end: the oldest go first when full
         if len(self._hints) >= self.size:
-            self._hints.clear()
+            for old in list(itertools.islice(self._hints, self.size // 4)):
+                del self._hints[old]
         self._hints[key] = span

@@ -13,7 +13,7 @@ Pure: the words come in already segmented (segment.Segmenter), tickets as read b
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,6 +35,23 @@ class DuplicatePolicy:
     limit: int = 10
     min_similarity: float = 0.3     # content alone makes a candidate from this Jaccard similarity up
     pool: int = 200                 # tickets read per query at most
+    registration_pool: int = 50     # the same, for the suggestions that come with a registration
+    common_words: frozenset[str] = frozenset()   # words left out of the fingerprint
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "common_words", frozenset(self.common_words))
+
+    def fingerprint(self, words: Iterable[str]) -> str | None:
+        """The fingerprint of the words that tell one call from another (`fingerprint_of`)."""
+        return fingerprint_of(significant(words, self.common_words))
+
+
+def significant(words: Iterable[str], common: Collection[str] = ()) -> list[str]:
+    """The words a fingerprint is made of: not one character long (号, 路, 请, 个: in most calls), not a
+    word of the hotline's own phrasing (市民, 投诉, 希望, 尽快处理: `common`). A band is one minimum
+    hash, so a word that most tickets share makes a band that most tickets share: bench/pipeline.py
+    once found one band in 89 % of the tickets stored, read whole at every registration."""
+    return [w for w in words if len(w) > 1 and w not in common]
 
 
 @dataclass(frozen=True, kw_only=True)

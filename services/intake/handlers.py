@@ -69,7 +69,7 @@ from .commands import (
     Register,
     UnmergeTicket,
 )
-from .duplicates import Draft, DuplicatePolicy, fingerprint_of, rank
+from .duplicates import Draft, DuplicatePolicy, rank
 from .events import TicketMerged, TicketUnmerged
 from .knowledge import handlers as knowledge
 from .privacy import handlers as privacy
@@ -120,7 +120,7 @@ def register(app: Intake, cmd: Register, actor: Actor) -> dict:
             if earlier is None:
                 raise ValidationFailed("no such ticket", errors={"follow_up_of": [f"ticket {cmd.follow_up_of} not found"]})
         words = app.segmenter.words(f"{cmd.content} {cmd.address}")
-    fingerprint = fingerprint_of(words)
+    fingerprint = app.duplicates.fingerprint(words)
 
     def decide(before: domain.Ticket | None) -> tuple[domain.Ticket, list]:
         return frontdesk.register(before, cmd, now=now, actor=actor, catalog=app.catalog,
@@ -149,7 +149,8 @@ def register(app: Intake, cmd: Register, actor: Actor) -> dict:
     if cmd.disposition == "dispatch":
         draft = Draft(id=ticket.id, category=ticket.category, district=ticket.district, phone=ticket.citizen.phone,
                       words=tuple(words), fingerprint=fingerprint)
-        result["duplicates"] = _candidates(app, draft, now=now, days=None, limit=None)
+        result["duplicates"] = _candidates(app, draft, now=now, days=None, limit=None,
+                                           pool=app.duplicates.registration_pool)
     return result
 
 
@@ -252,7 +253,7 @@ def duplicate_candidates(app: Intake, cmd: DuplicateCandidates, actor: Actor) ->
     else:
         words = app.segmenter.words(f"{cmd.content} {cmd.address}")
         draft = Draft(id=None, category=cmd.category, district=cmd.district, phone=cmd.phone, words=tuple(words),
-                      fingerprint=fingerprint_of(words))
+                      fingerprint=app.duplicates.fingerprint(words))
     return {"items": _candidates(app, draft, now=app.clock.now(), days=cmd.days, limit=cmd.limit)}
 
 
@@ -262,11 +263,14 @@ def _draft(ticket: domain.Ticket, app: Intake) -> Draft:
                  fingerprint=ticket.fingerprint)
 
 
-def _candidates(app: Intake, draft: Draft, *, now: datetime, days: int | None, limit: int | None) -> list[dict]:
+def _candidates(app: Intake, draft: Draft, *, now: datetime, days: int | None, limit: int | None,
+                pool: int | None = None) -> list[dict]:
+    """The ranked candidates from a pool of the newest tickets each way finds (`pool` of them: a
+    registration reads fewer than an operator's own search, its answer is on the call's path)."""
     policy = replace(app.duplicates, **{k: v for k, v in (("days", days), ("limit", limit)) if v})
-    pool = app.store.duplicate_pool(draft.category, draft.district, draft.phone, draft.fingerprint,
-                                    now - timedelta(days=policy.days), policy.pool)
-    found = [(t, tuple(app.segmenter.words(f"{t.content} {t.address}"))) for t in pool if t.id != draft.id]
+    found_pool = app.store.duplicate_pool(draft.category, draft.district, draft.phone, draft.fingerprint,
+                                          now - timedelta(days=policy.days), pool or policy.pool)
+    found = [(t, tuple(app.segmenter.words(f"{t.content} {t.address}"))) for t in found_pool if t.id != draft.id]
     return rank(draft, found, policy=policy, now=now)
 
 

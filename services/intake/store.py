@@ -578,10 +578,14 @@ class IntakeStore(TicketWrites):
             def fetch(lo, hi, inclusive, eq=eq):
                 window = {"$gte": lo} | ({"$lte" if inclusive else "$lt": hi} if hi is not None else {})
                 return tickets.find({**eq, "created_at": window}, CANDIDATE_FIELDS)
-            # a place's width is its own; a caller's or a band's is what such keys usually need
-            key = (index, *eq.values()) if index == "place_newest" else (index,)
-            docs, span = newest_first(fetch, share, since=since, keep=candidate, span=self.spans.get(key))
-            self.spans.put(key, span)
+            # a place's or a band's width is its own (a common band is walked in narrow windows, a
+            # rare one in wide ones); a caller's, or a band not seen lately, starts from the last one's
+            key, shared = (index, *eq.values()), (index,)
+            hint = self.spans.get(key) if index != "caller_newest" else None
+            docs, span = newest_first(fetch, share, since=since, keep=candidate, span=hint or self.spans.get(shared))
+            self.spans.put(key if index != "caller_newest" else shared, span)
+            if index == "bands":
+                self.spans.put(shared, span)
             found.update((d["_id"], d) for d in docs)
         newest = sorted(found.values(), key=lambda d: (as_utc(d["created_at"]), d["_id"]), reverse=True)[:limit]
         if not newest:  # the ways read slim documents (many ways share them): the pool's, whole

@@ -383,6 +383,23 @@ def test_the_schedule_waits_for_data_and_leaves_a_period_to_the_replica_making_i
     assert kit.store.claim_number("weekly-2026-W42", "weekly", 2026, kit.app.wall(), 600) == 1
     kit.clock.set(at(2026, 10, 27, 9))
     assert "weekly-2026-W42" not in handlers.publish_due(kit.app)   # another replica holds its claim
+    # the weeks found empty before September's registrations arrived are made now all the same
+    assert {"weekly-2026-W40", "weekly-2026-W41", "weekly-2026-W43"} <= set(
+        b["id"] for b in kit.execute("list_bulletins", OPERATOR, query={"kind": "weekly"})["items"])
+
+
+def test_a_period_before_the_first_registration_is_not_asked_of_the_store_at_every_tick(kit, monkeypatch):
+    september(kit)
+    kit.clock.set(at(2026, 8, 20, 9))                  # weeks before the first registration (1 September)
+    asked = []
+    real = kit.store.bulletin
+    monkeypatch.setattr(kit.store, "bulletin", lambda bulletin_id: asked.append(bulletin_id) or real(bulletin_id))
+    assert handlers.publish_due(kit.app) == []
+    first = len(asked)
+    assert first > 0
+    for _ in range(5):                                 # the timer ticks every second
+        assert handlers.publish_due(kit.app) == []
+    assert len(asked) == first
     with pytest.raises(Conflict):
         kit.execute("publish_bulletin", OPERATOR, body={"kind": "weekly", "period": "2026-W42"})
 

@@ -9,6 +9,7 @@ import pytest
 
 from hotline_common.dispatch import Outcome
 from hotline_common.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
+from services.intake.duplicates import shared_bands, significant
 from services.intake.events import (
     CallbackRecorded,
     TicketChallenged,
@@ -22,7 +23,16 @@ from services.intake.handlers import HANDLERS
 from services.routing import events as rt
 from services.sla import events as sla
 from tests.support import validate_event
-from tests.unit.test_front_desk_support import NOW, OPERATOR, front_app, published, published_types, register, run
+from tests.unit.test_front_desk_support import (
+    NOW,
+    OPERATOR,
+    SEGMENTER,
+    front_app,
+    published,
+    published_types,
+    register,
+    run,
+)
 from tests.unit.test_intake_support import HANDLER, SUPERVISOR, deadline, deliver, routing, state
 
 STREETLIGHT = dict(type="help", category="infrastructure.streetlight", district="tiedong", address="铁东区胜利南路与站前街交口",
@@ -192,6 +202,22 @@ def test_a_second_call_about_the_same_street_light_is_suggested_as_a_duplicate()
     draft = run(app, "duplicate_candidates", query={"content": "胜利南路站前街那个路灯还是不亮"})["items"]
     assert {c["number"] for c in draft} == {second["number"], first["number"]}
     assert all(c["reasons"] == ["similar_content"] for c in draft)
+
+
+def test_the_fingerprint_is_made_of_the_words_that_tell_calls_apart():
+    """A band is one minimum hash: a word most calls share (号, 路, 市民, 投诉, 希望尽快处理) made a band most
+    tickets shared, read whole at every registration (bench/pipeline.py: one band in 89 % of the
+    tickets stored, 4 tickets/s through). Calls in the same phrasing about different things share no
+    band; the same street light reported twice still shares them."""
+    policy = front_app().duplicates
+    lamp = SEGMENTER.words("市民投诉：胜利南路88号路灯不亮已有3天，希望尽快处理")
+    others = [SEGMENTER.words(t) for t in ("市民投诉：人民路12号菜市场旁占道经营堵塞通行，请相关部门核实",
+                                           "市民投诉：建设大街5号饭店油烟直排扰民，希望尽快处理")]
+    again = SEGMENTER.words("市民投诉：胜利南路88号路灯不亮已有5天，已反映多次未解决")
+    assert all(shared_bands(policy.fingerprint(lamp), policy.fingerprint(o)) == 0 for o in others)
+    assert shared_bands(policy.fingerprint(lamp), policy.fingerprint(again)) >= 6
+    assert significant(["号", "路灯", "市民", "不亮"], policy.common_words) == ["路灯", "不亮"]
+    assert policy.fingerprint(["号", "市民", "投诉"]) is None       # nothing to tell it apart: no band
 
 
 def test_candidates_by_caller_and_place_within_the_days_and_only_open_ones():

@@ -31,7 +31,7 @@ def front_app(direct_answer_callback: bool = True, **duplicates: Any) -> Intake:
     app.knowledge = KnowledgeBase(store=store, segmenter=SEGMENTER, categories=CATALOG.categories, units=UNITS)
     app.segmenter = SEGMENTER
     app.front_desk = FrontDeskPolicy(direct_answer_callback=direct_answer_callback)
-    app.duplicates = DuplicatePolicy(**duplicates)
+    app.duplicates = DuplicatePolicy(**{**read_yaml(CONFIG, "duplicates.yaml"), **duplicates})
     return app
 
 
