@@ -88,6 +88,9 @@ export const FIELD = {
   co_unit: '协办单位', round: '办理轮次', extended_working_days: '延长工作日', previous_due_date: '原办理期限',
   kind_label: '类别', trigger_label: '督办事由', provisional_years: '临时期限涉及年度', requested_working_days: '申请工作日',
   satisfied: '满意', extended: '延期',
+  // the front desk
+  disposition: '登记方式', referred_to: '转往/引导途径', knowledge_entry_id: '知识库条目', answer_note: '答复补充说明',
+  merge_into: '并入工单', follow_up_of: '续报原工单', entry: '知识库条目', main: '主工单', ticket: '工单', to: '转往',
 };
 
 export function label(map, code, fallback) {
@@ -98,3 +101,29 @@ export function label(map, code, fallback) {
 export function options(map) {
   return Object.entries(map).map(([value, text]) => ({ value, text }));
 }
+
+// The front desk (话务登记, issue 12): what is done with a call besides dispatching it
+// (services/intake/domain.py DISPOSITIONS, EMERGENCY_LINES, LEGAL_CHANNELS).
+export const DISPOSITION = {
+  dispatch: '派单（交承办单位办理）',
+  direct_answer: '直接答复（知识库，即时办结）',
+  merged: '并单（并入未办结的工单）',
+  transferred: '转紧急热线（110/119/120/122）',
+  referred: '引导通过法定途径解决',
+  out_of_scope: '非受理范围',
+  malicious: '恶意骚扰',
+};
+
+export const EMERGENCY_LINE = { 110: '110（公安）', 119: '119（消防）', 120: '120（急救）', 122: '122（交通事故）' };
+
+export const LEGAL_CHANNEL = { litigation: '诉讼', arbitration: '仲裁', petition: '信访', administrative_review: '行政复议' };
+
+// why GET /v1/duplicates suggests a ticket
+export const DUPLICATE_REASON = {
+  same_caller: '同一来电人',
+  same_place: '同一地点同类诉求',
+  similar_content: '内容相似',
+};
+
+// what a knowledge-base entry's flags warn of
+export const KNOWLEDGE_FLAG = { expired: '已过期', not_yet_valid: '尚未生效', review_overdue: '已过复核日期' };

@@ -236,3 +236,111 @@ def test_the_inbox_on_a_phone(console, running_stack):
     assert console.css(".menu-toggle").is_displayed()          # the navigation folds into a menu
     width = console.d.execute_script("return document.documentElement.scrollWidth")
     assert width <= 390, "nothing wider than the phone's screen"
+
+
+# -- the front desk on the registration page (话务登记, issue 12): the knowledge base beside the form
+# (直接答复), the open tickets a call may repeat (疑似重复工单: 并入此工单), sorting a call at intake (分流);
+# in this module to share its stack
+
+KB_ENTRY = "example.hrss.social-security-card-loss"      # config/knowledge-base.yaml: published, valid
+
+
+def fill_call(c, *, category, district, phone, content, address=None, type_="consult"):
+    c.css('form[data-form="register"]')
+    c.choose("register", "type", type_)
+    c.choose("register", "category", category)
+    c.choose("register", "district", district)
+    if address:
+        c.type("register", "address", address)
+    c.type("register", "citizen.name", "王先生")
+    c.type("register", "citizen.phone", phone)
+    c.type("register", "content", content)
+
+
+def registered(c) -> str:
+    return c.css("a[data-registered]").get_attribute("data-registered")
+
+
+def test_a_direct_answer_from_the_knowledge_base(console, running_stack):
+    c, stack = console, running_stack
+    c.sign_in("operator.demo")
+    fill_call(c, category="labor.social_security", district="tiexi", phone="13900002222",
+              content="我的社保卡丢了，想问一下怎么挂失和补办社保卡")
+    # the content typed is searched in the knowledge base (debounced); the entry shows its unit and flags
+    entry = c.visible(f'.knowledge article.kb-entry[data-entry="{KB_ENTRY}"]')
+    assert "社会保障卡挂失补办" in entry.text and "12333" in entry.text
+    assert "主管单位：" in entry.text and "复核日期：2027-06-30" in entry.text
+    # the explicit search box finds it too
+    c.type("knowledge", "q", "社保卡补办")
+    c.submit("knowledge")
+    c.wait.until(lambda d: "关键词检索" in c.css(".knowledge .kb-status").text)
+    c.click(f'.knowledge article[data-entry="{KB_ENTRY}"] button[data-action="direct-answer"]')
+    number = registered(c)
+    assert c.css("a[data-registered]").get_attribute("data-disposition") == "direct_answer"
+    assert "直接答复" in c.css('form[data-form="register"] .form-ok .outcome').text
+
+    view = until(stack, number, lambda v: v["disposition"] == "direct_answer", message="a direct answer")
+    assert view["status"] in ("replied", "closed") and view["answer"]["entry_id"] == KB_ENTRY
+    assert not view.get("lead_unit"), "a direct answer is not dispatched"
+    c.open_ticket(number)
+    assert c.status() in ("replied", "closed")
+    assert c.css('.facts .disposition[data-disposition="direct_answer"]').text == "直接答复"
+    assert "社会保障卡挂失补办" in c.css(".facts").text
+    assert "直接答复（即时办结）" in [e.text for e in c.all(".timeline .tl-label")]
+    assert not c.console_errors()
+
+
+def test_a_repeated_call_is_merged_into_the_open_ticket(console, running_stack):
+    c, stack = console, running_stack
+    first = register(stack, category="noise.neighbourhood", district="lishan",
+                     address="立山区曙光路17号", citizen={"name": "李女士", "phone": "13700003333"},
+                     content="曙光路17号楼下的洗车店每天清晨高压水枪作业，噪音很大影响休息")
+    until(stack, first, lambda v: v["status"] == "dispatched", message="dispatched")
+
+    c.sign_in("operator.demo")
+    # another caller about the same thing: same category and district, similar words
+    fill_call(c, category="noise.neighbourhood", district="lishan", phone="13600004444", type_="complain",
+              address="立山区曙光路17号", content="曙光路17号洗车店清晨用高压水枪洗车，噪音很大，影响休息")
+    candidate = c.visible(f'.duplicates article.dup-candidate[data-number="{first}"]')
+    assert "同一地点同类诉求" in candidate.text and "内容相似" in candidate.text
+    assert "相似度" in candidate.text
+    link = candidate.find_element("css selector", f'a[href="#/ticket/{first}"]')
+    assert link.text == first
+    c.screenshot("console-front-desk.png")
+    c.click(f'.duplicates article[data-number="{first}"] button[data-action="merge"]')
+    number = registered(c)
+    assert number != first
+    assert f"已并入工单 {first}" in c.css('form[data-form="register"] .form-ok .outcome').text
+
+    view = until(stack, number, lambda v: v.get("merged_into"), message="merged")
+    assert view["disposition"] == "merged" and view["merged_into"]["number"] == first
+    c.open_ticket(number)
+    assert c.css(".facts a.merged-into").get_attribute("data-number") == first
+    assert f"并单：并入工单{first}" in [e.text for e in c.all(".timeline .tl-label")]
+    assert not c.console_errors()
+
+
+def test_a_call_transferred_to_110_at_intake(console, running_stack):
+    c, stack = console, running_stack
+    c.sign_in("operator.demo")
+    fill_call(c, category="noise.neighbourhood", district="qianshan", phone="13500005555", type_="help",
+              content="楼上邻居正在激烈打架，听到呼救声，请求帮助")
+    c.choose("register", "disposition", "transferred")
+    c.choose("register", "referred_to", "110")
+    c.submit("register")
+    assert c.field_error("register", "reason")                 # the API wants the reason, shown at its field
+    c.type("register", "reason", "正在发生的治安警情，已转110处置")
+    c.submit("register")
+    number = registered(c)
+    assert c.css("a[data-registered]").get_attribute("data-disposition") == "transferred"
+    assert "110（公安）" in c.css('form[data-form="register"] .form-ok .outcome').text
+    # the front desk's choice is back to 派单 for the next call
+    assert c.field("register", "disposition").get_attribute("value") == "dispatch"
+
+    view = api_view(stack, number)
+    assert view["disposition"] == "transferred" and view["referred_to"] == "110" and view["closed"]
+    assert view["disposition_reason"] == "正在发生的治安警情，已转110处置"
+    c.open_ticket(number)
+    facts = c.css(".facts").text
+    assert "转紧急热线" in facts and "110（公安）" in facts and "已转110处置" in facts
+    assert not c.console_errors()

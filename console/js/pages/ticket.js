@@ -7,7 +7,8 @@ import { h, replace } from '../dom.js';
 import { dateTime, day, isoToLocalInput, localInputToIso } from '../format.js';
 import { actionButton, form } from '../forms.js';
 import {
-  CHANNEL, CO_UNIT_STATUS, EXTENSION_STATUS, FIELD, REPLY_RESULT, ROLE, SATISFACTION, TYPE, label, options,
+  CHANNEL, CO_UNIT_STATUS, DISPOSITION, EMERGENCY_LINE, EXTENSION_STATUS, FIELD, LEGAL_CHANNEL, REPLY_RESULT, ROLE,
+  SATISFACTION, TYPE, label, options,
 } from '../labels.js';
 import { can, isUnit } from '../roles.js';
 import {
@@ -81,7 +82,20 @@ function facts(t, cat, unitList) {
     row('来电人', t.citizen && t.citizen.name),
     row('联系电话', t.citizen && t.citizen.phone),
     row('登记时间', dateTime(t.created_at)),
-    row('主办单位', t.lead_unit ? `${t.lead_unit.name || unitName(unitList, t.lead_unit.id)}${t.first_responsible ? '（第一责任主体）' : ''}` : '未交办'),
+    // the front desk (issue 12): what was done with the call at intake
+    row('登记方式', t.disposition && t.disposition !== 'dispatch' ? h('span.disposition', { dataset: { disposition: t.disposition } },
+      t.disposition_label || label(DISPOSITION, t.disposition)) : null),
+    row('转往/引导', t.referred_to ? label(t.disposition === 'referred' ? LEGAL_CHANNEL : EMERGENCY_LINE, t.referred_to) : null),
+    row('分流原因', t.disposition !== 'dispatch' ? t.disposition_reason : null),
+    row('直接答复', t.answer ? `知识库：${t.answer.title || t.answer.entry_id}${t.answer.note ? `（${t.answer.note}）` : ''}` : null),
+    row('并入工单', t.merged_into ? h('a.merged-into', { href: `#/ticket/${encodeURIComponent(t.merged_into.number || t.merged_into.id)}`,
+      dataset: { number: t.merged_into.number || t.merged_into.id } }, t.merged_into.number || t.merged_into.id) : null),
+    row('续报原工单', t.follow_up_of ? h('a', { href: `#/ticket/${encodeURIComponent(t.follow_up_of.number || t.follow_up_of.id)}` },
+      t.follow_up_of.number || t.follow_up_of.id) : null),
+    row('并单工单', (t.merged_tickets || []).length ? t.merged_tickets.map((m, i) => [i ? '、' : null,
+      h('a', { href: `#/ticket/${encodeURIComponent(m.number)}` }, m.number)]) : null),
+    row('主办单位', t.lead_unit ? `${t.lead_unit.name || unitName(unitList, t.lead_unit.id)}${t.first_responsible ? '（第一责任主体）' : ''}`
+      : (t.disposition && t.disposition !== 'dispatch' && t.disposition !== 'merged' ? '不派单（登记时已处理）' : '未交办')),
     row('协办单位', (t.co_units || []).length
       ? (t.co_units || []).map((c) => `${c.unit_name || unitName(unitList, c.unit_id)}（${label(CO_UNIT_STATUS, c.status)}）`).join('、')
       : null),

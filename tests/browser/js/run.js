@@ -15,7 +15,7 @@ export function ok(value, message = 'expected a truthy value') {
 }
 
 async function main() {
-  const files = ['./format.test.js', './api.test.js', './forms.test.js', './misc.test.js'];
+  const files = ['./format.test.js', './api.test.js', './forms.test.js', './misc.test.js', './frontdesk.test.js'];
   for (const file of files) await import(file);
   const results = { passed: 0, failed: [], names: [] };
   for (const t of tests) {
