@@ -91,6 +91,26 @@ export function outcomeText(t) {
   }
 }
 
+// 并单 after registration (frontdesk.py merge, OPEN_FOR_MERGE): a ticket sent to dispatch at intake, not
+// merged yet, not closed, that no unit has signed for, and with no tickets merged into it. Only to
+// decide whether to offer the form: the API decides.
+export const OPEN_FOR_MERGE = ['registered', 'awaiting_dispatch', 'dispatched'];
+
+export function mergeable(t) {
+  return Boolean(t) && !t.merged_into && !t.closed && (t.disposition || 'dispatch') === 'dispatch'
+    && OPEN_FOR_MERGE.includes(t.status) && !(t.merged_tickets || []).length;
+}
+
+// 撤销并单 (frontdesk.py unmerge): a merged ticket that is not closed.
+export function unmergeable(t) {
+  return Boolean(t && t.merged_into) && !t.closed;
+}
+
+// The number (or id) of the main ticket a merged ticket follows.
+export function mainNumber(t) {
+  return t && t.merged_into ? t.merged_into.number || t.merged_into.id : '';
+}
+
 // Call `fn` once the calls stop for `ms` milliseconds.
 export function debounce(fn, ms) {
   let timer = null;

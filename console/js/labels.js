@@ -90,7 +90,7 @@ export const FIELD = {
   satisfied: '满意', extended: '延期',
   // the front desk
   disposition: '登记方式', referred_to: '转往/引导途径', knowledge_entry_id: '知识库条目', answer_note: '答复补充说明',
-  merge_into: '并入工单', follow_up_of: '续报原工单', entry: '知识库条目', main: '主工单', ticket: '工单', to: '转往',
+  merge_into: '并入工单', into: '主工单', follow_up_of: '续报原工单', entry: '知识库条目', main: '主工单', ticket: '工单', to: '转往',
 };
 
 export function label(map, code, fallback) {

@@ -8,6 +8,7 @@ const OFFICE = ['operator', 'admin'];
 
 export const CAN = {
   register: OFFICE,                  // POST /v1/tickets
+  merge: OFFICE,                     // POST /v1/tickets/{key}/merge and /unmerge (并单, 撤销并单)
   search: [...CITY, ...UNIT],        // GET /v1/tickets (a unit sees its own)
   dispatch: OFFICE,                  // POST /v1/tickets/{key}/dispatch
   decideReturn: OFFICE,              // POST .../returns/decision

@@ -344,3 +344,51 @@ def test_a_call_transferred_to_110_at_intake(console, running_stack):
     facts = c.css(".facts").text
     assert "转紧急热线" in facts and "110（公安）" in facts and "已转110处置" in facts
     assert not c.console_errors()
+
+
+def test_a_registered_ticket_is_merged_and_unmerged_on_its_page(console, running_stack):
+    """并单 after registration on the ticket page (the main ticket's number, or a suspected duplicate),
+    and 撤销并单 with its reason; the API's refusals are shown at their fields."""
+    c, stack = console, running_stack
+    place = {"category": "noise.neighbourhood", "district": "qianshan", "address": "千山区园林路9号"}
+    first = register(stack, **place, citizen={"name": "赵先生", "phone": "13300006666"},
+                     content="园林路9号小区门口夜市摊位每晚用喇叭叫卖到凌晨，噪音很大")
+    second = register(stack, **place, citizen={"name": "孙女士", "phone": "13300007777"},
+                      content="园林路9号小区门口夜市摊位喇叭叫卖到凌晨，噪音扰民影响休息")
+    for number in (first, second):
+        until(stack, number, lambda v: v["status"] == "dispatched", message="dispatched")
+
+    c.sign_in("operator.demo")
+    c.open_ticket(second)
+    assert not c.all('form[data-form="unmerge"]')               # not merged: nothing to unmerge
+    c.type("merge", "into", "NO-SUCH-0000")
+    c.submit("merge")
+    c.wait.until(lambda d: "未找到工单 NO-SUCH-0000" in c.field_error("merge", "into"))
+    c.type("merge", "into", second)                               # into itself: the API refuses, at the field
+    c.submit("merge")
+    c.wait.until(lambda d: "NO-SUCH" not in c.field_error("merge", "into"))
+    assert c.field("merge", "into").get_attribute("aria-invalid") == "true"
+    # the first ticket is suggested as a duplicate (same place); choosing it fills in the main ticket
+    c.click(f'.merge-candidates li[data-number="{first}"] button[data-action="use-candidate"]')
+    assert c.field("merge", "into").get_attribute("value") == first
+    c.type("merge", "reason", "同一夜市噪音问题，重复诉求")
+    c.submit("merge")
+    notice = c.css(f'.merged-notice a.merged-main[data-number="{first}"]').find_element("xpath", "..")
+    assert f"已并入工单 {first}" in notice.text
+    assert c.css(".facts a.merged-into").get_attribute("data-number") == first
+    view = until(stack, second, lambda v: v.get("merged_into"), message="merged")
+    assert view["merged_into"]["number"] == first
+    assert not c.all('form[data-form="merge"]')
+
+    # 撤销并单: the reason is required (the API says so at the field)
+    c.submit("unmerge")
+    assert c.field_error("unmerge", "reason")
+    c.type("unmerge", "reason", "经核实为不同摊位，需单独交办")
+    c.submit("unmerge")
+    c.wait.until(lambda d: not c.all(".merged-notice") and not c.all('form[data-form="unmerge"]'))
+    view = until(stack, second, lambda v: not v.get("merged_into"), message="unmerged")
+    assert view["disposition"] == "dispatch"
+    labels = [e.text for e in c.all(".timeline .tl-label")]
+    assert f"并单：并入工单{first}" in labels, labels
+    assert f"撤销并单（原并入工单{first}），单独交办" in labels, labels
+    assert not c.console_errors()

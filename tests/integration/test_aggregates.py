@@ -93,3 +93,28 @@ def test_counters_survive_racing_first_increments(db):
     pool = eventlet.GreenPool(20)
     values = list(pool.imap(lambda i: increment(db.counters, "day-1"), range(40)))
     assert sorted(values) == list(range(1, 41))
+
+
+def test_events_staged_ahead_of_their_commit_are_left_to_the_relay_by_the_sweeper(db, relay, amqp_uri):
+    """sla stages a timer run's events when it prepares the run, well before the run fires. The sweeper
+    publishes committed events older than SWEEP_MIN_AGE_SECONDS (a crash's leftovers), so without a
+    refresh at commit it raced the relay for every timer event (each published twice in a CI run)."""
+    from datetime import timedelta
+
+    from hotline_common.outbox import OutboxRelay
+    outbox = Outbox("test", FixedClock(utcnow()), relay, db)
+    envelopes = outbox.wrap([event(7)], cause="prepared", key="run-1")
+    outbox.stage("runs", "run-1", envelopes)
+    ids = [e["id"] for e in envelopes]
+    db.outbox.update_many({"_id": {"$in": ids}}, {"$set": {"at": utcnow() - timedelta(seconds=30)}})  # prepared ahead
+    sweeper = OutboxRelay("test", amqp_uri, db)
+    swept = []
+    sweeper._publish_with_retry = lambda events: swept.extend(e["id"] for e in events)
+
+    outbox.refresh(ids)                                        # the run fires: refresh, then the versioned write
+    db.runs.insert_one({"_id": "run-1", "event_ids": ids})
+    sweeper._sweep()
+    assert swept == [], "the relay publishes it; the sweeper must not race it"
+    db.outbox.update_many({"_id": {"$in": ids}}, {"$set": {"at": utcnow() - timedelta(seconds=5)}})
+    sweeper._sweep()                                           # the relay never came (a crash): the sweeper does
+    assert swept == ids

@@ -6,6 +6,7 @@ import { ApiError, get, maybe, post } from '../api.js';
 import { h, replace } from '../dom.js';
 import { dateTime, day, isoToLocalInput, localInputToIso } from '../format.js';
 import { actionButton, form } from '../forms.js';
+import { mainNumber, mergeable, reasonText, similarityText, unmergeable } from '../frontdesk.js';
 import {
   CHANNEL, CO_UNIT_STATUS, DISPOSITION, EMERGENCY_LINE, EXTENSION_STATUS, FIELD, LEGAL_CHANNEL, REPLY_RESULT, ROLE,
   SATISFACTION, TYPE, label, options,
@@ -17,6 +18,8 @@ import {
 
 const OPEN = ['dispatched', 'accepted', 'reviewed', 'return_requested'];
 const VERIFY_REASON = { unsatisfied: '不满意件', key_ticket: '重点问题件', key: '重点问题件' };
+// 并单 and 撤销并单 (POST .../merge, .../unmerge): the front desk's (roles.js `merge`; openapi.yaml: operator, admin)
+const FRONT_DESK = 'merge';
 
 export async function loadTicket(key) {
   return get(`/v1/tickets/${encodeURIComponent(key)}`);
@@ -128,12 +131,52 @@ function reviews(assignment) {
     ' ', h('time.muted', dateTime(r.at))))));
 }
 
+function ticketLink(number, cls = 'a') {
+  return h(cls, { href: `#/ticket/${encodeURIComponent(number)}`, dataset: { number } }, number);
+}
+
+// A 404 of a merge names the main ticket typed (the ticket itself is on the page): shown at its field.
+function atInto(into) {
+  return (exc) => {
+    if (exc instanceof ApiError && exc.status === 404 && !Object.keys(exc.errors || {}).length) {
+      exc.errors = { into: [`未找到工单 ${into}`] };
+    }
+    throw exc;
+  };
+}
+
+// 并单 after registration: the main ticket's number, typed or taken from the suspected duplicates.
+function mergePanel(path, after, candidates) {
+  const mergeForm = form({
+    name: 'merge', submit: '并单',
+    intro: '与另一未办结工单反映同一问题的，并入该工单（主工单）：随主工单办理，不再单独交办；本工单市民仍单独回访。',
+    fields: [
+      { name: 'into', label: '主工单编号', required: true, placeholder: '工单编号',
+        datalist: candidates.map((c) => ({ value: c.number, text: reasonText(c.reasons) })) },
+      { name: 'reason', label: '并单原因', type: 'textarea', rows: 2, placeholder: '重复诉求' },
+    ],
+    onSubmit: (v) => post(path('merge'), v).catch(atInto(v.into)),
+    onDone: (merged) => after((v) => Boolean(v.merged_into), `已并入工单 ${mainNumber(merged)}`)(),
+  });
+  const use = (number) => {
+    const input = mergeForm.querySelector('[name="into"]');
+    input.value = number;
+    input.focus();
+  };
+  return panel('并入其他工单', mergeForm, candidates.length ? h('div.merge-candidates',
+    h('p.hint', '疑似重复工单：'),
+    h('ul', candidates.map((c) => h('li', { dataset: { number: c.number } },
+      ticketLink(c.number), ' ',
+      h('span.muted', [reasonText(c.reasons), similarityText(c.similarity)].filter(Boolean).join(' · ')), ' ',
+      h('button.link', { type: 'button', dataset: { action: 'use-candidate' }, onclick: () => use(c.number) }, '作为主工单'))))) : null);
+}
+
 function panel(title, ...content) {
   return h('section.card.action-panel', { dataset: { panel: title } }, h('h2', title), ...content);
 }
 
 // The forms and buttons of the signed-in role at the ticket's step.
-function actions(t, user, unitList, verification, done) {
+function actions(t, user, unitList, verification, candidates, done) {
   const key = encodeURIComponent(t.number || t.id);
   const path = (p) => `/v1/tickets/${key}/${p}`;
   const out = [];
@@ -157,6 +200,18 @@ function actions(t, user, unitList, verification, done) {
       ],
       onSubmit: (v) => post(path('dispatch'), v),
       onDone: after((v) => v.status !== 'awaiting_dispatch', '已派单'),
+    })));
+  }
+  if (can(user, FRONT_DESK) && mergeable(t)) {
+    out.push(mergePanel(path, after, candidates));
+  }
+  if (can(user, FRONT_DESK) && unmergeable(t)) {
+    out.push(panel('撤销并单', form({
+      name: 'unmerge', submit: '撤销并单',
+      intro: `本工单已并入工单 ${mainNumber(t)}。撤销并单后本工单单独交办，须说明撤销原因。`,
+      fields: [{ name: 'reason', label: '撤销原因', type: 'textarea', rows: 2, required: true }],
+      onSubmit: (v) => post(path('unmerge'), v),
+      onDone: after((v) => !v.merged_into, '已撤销并单，本工单将单独交办'),
     })));
   }
   if (can(user, 'decideReturn') && t.status === 'return_requested') {
@@ -380,23 +435,30 @@ export async function render(main, { route, user }) {
 }
 
 async function show(body, t, user) {
-  const [cat, unitList, assignment, verification] = await Promise.all([
+  const [cat, unitList, assignment, verification, candidates] = await Promise.all([
     catalog(),
     units().catch(() => []),
     maybe(`/v1/tickets/${encodeURIComponent(t.number)}/assignment`, null, [403, 404]).catch(() => null),
     maybe(`/v1/tickets/${encodeURIComponent(t.number)}/verification`, null, [403, 404])
       .then((r) => (r && r.items) || []).catch(() => []),
+    // the open tickets it may repeat, for the merge form (并单)
+    can(user, FRONT_DESK) && mergeable(t)
+      ? maybe(`/v1/tickets/${encodeURIComponent(t.number)}/duplicates`, null, [403, 404])
+        .then((r) => ((r && r.items) || []).filter((c) => c.number !== t.number)).catch(() => [])
+      : [],
   ]);
   const done = async (test) => {
     const next = await untilChanged(t.number, t, test);
     await show(body, next, user);
   };
-  const acts = actions(t, user, unitList, verification, done);
+  const acts = actions(t, user, unitList, verification, candidates, done);
   replace(body,
     h('header.ticket-head',
       h('h1', '工单 ', h('span.number', { dataset: { number: t.number } }, t.number)),
       h('div.badges', statusBadge(t), urgencyBadge(t), t.key_ticket ? badge('重点问题件', 'key') : null,
         t.supervised ? badge('督办', 'warn') : null)),
+    t.merged_into ? h('p.merged-notice', { role: 'status' }, '已并入工单 ', ticketLink(mainNumber(t), 'a.merged-main'),
+      '（主工单），随主工单办理，不单独交办。') : null,
     h('div.ticket-grid',
       h('div.ticket-content', h('section.card', h('h2', '诉求内容'), h('p.content', t.content || ''), facts(t, cat, unitList))),
       h('aside.ticket-actions', acts.length ? acts : h('p.muted.no-actions', t.status === 'closed' ? '本工单已办结。' : '当前没有需要您办理的事项。')),
