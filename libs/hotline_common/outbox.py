@@ -39,6 +39,7 @@ from .batching import GroupCommit
 from .clock import Clock, utcnow
 from .events import HOTLINE_EXCHANGE, DomainEvent, envelope
 from .messages import Event
+from .timeutil import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -120,14 +121,6 @@ class Outbox:
         for outcome in outcomes:
             if outcome.error is not None and outcome.error.get("code") != 11000:
                 raise RuntimeError(f"could not stage events: {outcome.error.get('errmsg')}")
-
-    def refresh(self, event_ids: list[str]) -> None:
-        """Events staged a while before their change commits (sla's timer runs are prepared ahead of
-        their instant): restart their age, so the sweeper, which publishes committed events older
-        than SWEEP_MIN_AGE_SECONDS, leaves them to the relay instead of racing it (a CI run saw each
-        due-soon event of 25 tickets published twice, by one replica's relay and the other's sweeper)."""
-        if event_ids and self.collection is not None:
-            self.collection.update_many({"_id": {"$in": event_ids}}, {"$set": {"at": utcnow()}})
 
     def discard(self, envelopes: list[dict]) -> None:
         """The state change was not written: its staged events must never be published."""
@@ -265,11 +258,18 @@ class OutboxRelay:
             by_collection: dict[str, set] = {}
             for doc in staged:
                 by_collection.setdefault(doc["collection"], set()).add(doc["key"])
-            recorded = set()
+            recorded, fresh = set(), set()
+            just_now = utcnow_minus(SWEEP_MIN_AGE_SECONDS)
             for name, keys in by_collection.items():
-                for agg in self.db[name].find({"_id": {"$in": list(keys)}}, {"event_ids": 1}):
-                    recorded.update(agg.get("event_ids", []))
+                for agg in self.db[name].find({"_id": {"$in": list(keys)}}, {"event_ids": 1, "committed_at": 1}):
+                    # a change that records when it committed (events staged well before: sla's timer
+                    # runs) leaves its events to the relay for as long as any other change's
+                    committed_at = agg.get("committed_at")
+                    young = committed_at is not None and as_utc(committed_at) > just_now
+                    (fresh if young else recorded).update(agg.get("event_ids", []))
             for doc in staged:
+                if doc["_id"] in fresh:
+                    continue
                 if doc["_id"] in recorded:
                     committed.append(doc["event"])
                 elif now - doc["at"].timestamp() > ORPHAN_AGE_SECONDS:

@@ -59,9 +59,6 @@ class RecordingOutbox:
     def stage_many(self, items) -> None:
         pass
 
-    def refresh(self, event_ids) -> None:
-        pass
-
     def discard(self, envelopes) -> None:
         self.discarded.extend(envelopes)
 

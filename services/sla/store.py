@@ -379,9 +379,9 @@ class SlaStore:
             for _ in range(20):
                 entries = self._entries(run)
                 ids = [env["id"] for entry in entries.values() for env in entry["envelopes"]]
-                self.clocks.outbox.refresh(ids)   # staged at preparation: not the sweeper's yet
                 done = runs.update_one({"_id": run["_id"], "version": run["version"], "status": "open"},
-                                       {"$set": {"status": "fired", "fired_at": now, "event_ids": ids},
+                                       {"$set": {"status": "fired", "fired_at": now, "event_ids": ids,
+                                                 "committed_at": utcnow()},   # its events were staged ahead
                                         "$inc": {"version": 1}})
                 if done.matched_count:
                     self._relay(run, entries)

@@ -97,8 +97,8 @@ def test_counters_survive_racing_first_increments(db):
 
 def test_events_staged_ahead_of_their_commit_are_left_to_the_relay_by_the_sweeper(db, relay, amqp_uri):
     """sla stages a timer run's events when it prepares the run, well before the run fires. The sweeper
-    publishes committed events older than SWEEP_MIN_AGE_SECONDS (a crash's leftovers), so without a
-    refresh at commit it raced the relay for every timer event (each published twice in a CI run)."""
+    publishes committed events older than SWEEP_MIN_AGE_SECONDS (a crash's leftovers), so unless the
+    run's commit time counts it raced the relay for every timer event (each published twice in a CI run)."""
     from datetime import timedelta
 
     from hotline_common.outbox import OutboxRelay
@@ -111,10 +111,12 @@ def test_events_staged_ahead_of_their_commit_are_left_to_the_relay_by_the_sweepe
     swept = []
     sweeper._publish_with_retry = lambda events: swept.extend(e["id"] for e in events)
 
-    outbox.refresh(ids)                                        # the run fires: refresh, then the versioned write
-    db.runs.insert_one({"_id": "run-1", "event_ids": ids})
+    db.runs.insert_one({"_id": "run-1", "event_ids": ids, "committed_at": utcnow()})   # the run fires
     sweeper._sweep()
     assert swept == [], "the relay publishes it; the sweeper must not race it"
-    db.outbox.update_many({"_id": {"$in": ids}}, {"$set": {"at": utcnow() - timedelta(seconds=5)}})
+    db.outbox.update_many({"_id": {"$in": ids}}, {"$set": {"at": utcnow() - timedelta(seconds=500)}})
+    sweeper._sweep()                                           # staged long ago, committed just now: no orphan
+    assert swept == [] and db.outbox.count_documents({"_id": {"$in": ids}}) == 1
+    db.runs.update_one({"_id": "run-1"}, {"$set": {"committed_at": utcnow() - timedelta(seconds=5)}})
     sweeper._sweep()                                           # the relay never came (a crash): the sweeper does
     assert swept == ids
