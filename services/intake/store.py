@@ -580,10 +580,11 @@ class IntakeStore(TicketWrites):
                 return tickets.find({**eq, "created_at": window}, CANDIDATE_FIELDS)
             # a place's or a band's width is its own (a common band is walked in narrow windows, a
             # rare one in wide ones); a caller's, or a band not seen lately, starts from the last one's
-            key, shared = (index, *eq.values()), (index,)
-            hint = self.spans.get(key) if index != "caller_newest" else None
-            docs, span = newest_first(fetch, share, since=since, keep=candidate, span=hint or self.spans.get(shared))
-            self.spans.put(key if index != "caller_newest" else shared, span)
+            shared = (index,)
+            key = shared if index == "caller_newest" else (index, *eq.values())
+            docs, span = newest_first(fetch, share, since=since, keep=candidate,
+                                      span=self.spans.get(key) or self.spans.get(shared))
+            self.spans.put(key, span)
             if index == "bands":
                 self.spans.put(shared, span)
             found.update((d["_id"], d) for d in docs)
