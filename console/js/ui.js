@@ -51,8 +51,9 @@ export function urgencyBadge(ticket) {
   return h('span.badge.time-left', { class: `u-${kind}` }, timeLeft(ticket));
 }
 
-export function ticketLink(key, text) {
-  return h('a', { href: `#/ticket/${encodeURIComponent(key)}` }, text || key);
+// A link to a ticket's page; `tag` may carry a class ('a.merged-into').
+export function ticketLink(key, text, tag = 'a') {
+  return h(tag, { href: `#/ticket/${encodeURIComponent(key)}`, dataset: { number: key } }, text || key);
 }
 
 // One ticket as a card (lists, inboxes): number, status, type, category, unit, time left.

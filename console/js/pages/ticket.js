@@ -13,7 +13,8 @@ import {
 } from '../labels.js';
 import { can, isUnit } from '../roles.js';
 import {
-  badge, catalog, categoryName, errorBox, flash, loading, statusBadge, unitName, unitOptions, units, urgencyBadge,
+  badge, catalog, categoryName, errorBox, flash, loading, statusBadge, ticketLink, unitName, unitOptions, units,
+  urgencyBadge,
 } from '../ui.js';
 
 const OPEN = ['dispatched', 'accepted', 'reviewed', 'return_requested'];
@@ -91,12 +92,10 @@ function facts(t, cat, unitList) {
     row('转往/引导', t.referred_to ? label(t.disposition === 'referred' ? LEGAL_CHANNEL : EMERGENCY_LINE, t.referred_to) : null),
     row('分流原因', t.disposition !== 'dispatch' ? t.disposition_reason : null),
     row('直接答复', t.answer ? `知识库：${t.answer.title || t.answer.entry_id}${t.answer.note ? `（${t.answer.note}）` : ''}` : null),
-    row('并入工单', t.merged_into ? h('a.merged-into', { href: `#/ticket/${encodeURIComponent(t.merged_into.number || t.merged_into.id)}`,
-      dataset: { number: t.merged_into.number || t.merged_into.id } }, t.merged_into.number || t.merged_into.id) : null),
-    row('续报原工单', t.follow_up_of ? h('a', { href: `#/ticket/${encodeURIComponent(t.follow_up_of.number || t.follow_up_of.id)}` },
-      t.follow_up_of.number || t.follow_up_of.id) : null),
+    row('并入工单', t.merged_into ? ticketLink(mainNumber(t), null, 'a.merged-into') : null),
+    row('续报原工单', t.follow_up_of ? ticketLink(t.follow_up_of.number || t.follow_up_of.id) : null),
     row('并单工单', (t.merged_tickets || []).length ? t.merged_tickets.map((m, i) => [i ? '、' : null,
-      h('a', { href: `#/ticket/${encodeURIComponent(m.number)}` }, m.number)]) : null),
+      ticketLink(m.number)]) : null),
     row('主办单位', t.lead_unit ? `${t.lead_unit.name || unitName(unitList, t.lead_unit.id)}${t.first_responsible ? '（第一责任主体）' : ''}`
       : (t.disposition && t.disposition !== 'dispatch' && t.disposition !== 'merged' ? '不派单（登记时已处理）' : '未交办')),
     row('协办单位', (t.co_units || []).length
@@ -129,10 +128,6 @@ function reviews(assignment) {
   return h('section.card', h('h2', '领导阅批'), h('ul', list.map((r) => h('li',
     h('strong', `${r.name || r.user_id || ''}${r.title ? `（${r.title}）` : ''}：`), r.instructions || '',
     ' ', h('time.muted', dateTime(r.at))))));
-}
-
-function ticketLink(number, cls = 'a') {
-  return h(cls, { href: `#/ticket/${encodeURIComponent(number)}`, dataset: { number } }, number);
 }
 
 // A 404 of a merge names the main ticket typed (the ticket itself is on the page): shown at its field.
@@ -457,7 +452,7 @@ async function show(body, t, user) {
       h('h1', '工单 ', h('span.number', { dataset: { number: t.number } }, t.number)),
       h('div.badges', statusBadge(t), urgencyBadge(t), t.key_ticket ? badge('重点问题件', 'key') : null,
         t.supervised ? badge('督办', 'warn') : null)),
-    t.merged_into ? h('p.merged-notice', { role: 'status' }, '已并入工单 ', ticketLink(mainNumber(t), 'a.merged-main'),
+    t.merged_into ? h('p.merged-notice', { role: 'status' }, '已并入工单 ', ticketLink(mainNumber(t), null, 'a.merged-main'),
       '（主工单），随主工单办理，不单独交办。') : null,
     h('div.ticket-grid',
       h('div.ticket-content', h('section.card', h('h2', '诉求内容'), h('p.content', t.content || ''), facts(t, cat, unitList))),
