@@ -12,7 +12,7 @@ from hotline_common.testing import DuplicateKey, MemoryAggregates
 
 from .commands import TicketFilters
 from .domain import Ticket
-from .store import TicketWrites, duplicate_ways, from_doc, page, ticket_query, way_limits
+from .store import TicketWrites, duplicate_ways, from_doc, key_entry, page, pool_of, remembered, ticket_query
 
 
 def _as_stored(value: Any) -> Any:
@@ -43,6 +43,7 @@ class FakeIntakeStore(TicketWrites):
         self.tickets = StoredAggregates("tickets", outbox, unique=("number", "idempotency.key"))
         self._counters: dict[str, int] = defaultdict(int)
         self._lock = threading.Lock()
+        self.duplicate_keys: dict[str, list[str]] = {}
 
     def ensure_indexes(self) -> None:
         pass
@@ -73,17 +74,18 @@ class FakeIntakeStore(TicketWrites):
         return page(docs[:limit + 1], limit)
 
     # -- the front desk (issue 12)
+    def _remember(self, ticket: Ticket, ways: list[tuple[str, str]]) -> None:
+        with self._lock:
+            for _, key in ways:
+                entry = key_entry(ticket.id, ticket.created_at)
+                self.duplicate_keys[key] = remembered(self.duplicate_keys.get(key, []), entry)
+
     def duplicate_pool(self, category: str | None, district: str | None, phone: str | None,
                        fingerprint: str | None, since: datetime, limit: int) -> list[Ticket]:
         ways = duplicate_ways(category, district, phone, fingerprint)
-        found: dict[str, dict] = {}
-        for (_, eq), share in zip(ways, way_limits(ways, limit), strict=True):
-            matching = {k: ({"$in": [v]} if k == "fingerprint_bands" else v) for k, v in eq.items()}
-            query = {**matching, "created_at": {"$gte": since}, "closed": {"$ne": True}, "merged_into": None}
-            docs = sorted(self.tickets.find(query), key=lambda d: (d["created_at"], d["_id"]), reverse=True)
-            found.update((d["_id"], d) for d in docs[:share])
-        newest = sorted(found.values(), key=lambda d: (d["created_at"], d["_id"]), reverse=True)[:limit]
-        return [from_doc(d) for d in newest]
+        def fetch(ids: list[str]) -> dict[str, dict]:
+            return {i: d for i in ids if (d := self.tickets.get(i)) is not None}
+        return [from_doc(d) for d in pool_of(ways, self.duplicate_keys, since, limit, fetch)]
 
     def merged_ids(self, main_id: str) -> list[str]:
         return [d["_id"] for d in self.tickets.find({"merged_into.id": main_id})]

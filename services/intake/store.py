@@ -7,15 +7,17 @@ the aggregate collection's interface (mongo.AggregateCollection / testing.Memory
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import math
 import threading
+from collections.abc import Callable, Collection
 from dataclasses import fields, is_dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, UpdateOne
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from hotline_common.errors import StaleVersion, ValidationFailed
 from hotline_common.mongo import (
@@ -66,7 +68,6 @@ def to_doc(ticket: Ticket) -> dict:
     if ticket.idempotency is not None:  # absent otherwise: the unique index on its key is sparse
         doc["idempotency"] = field_doc(ticket.idempotency)
     doc["seq"] = {}  # per source, the order of the last change the view shows (apply_view)
-    doc["fingerprint_bands"] = bands(ticket.fingerprint)  # the duplicate check's MinHash bands (indexed)
     doc.update(listing_keys(ticket.status, ticket.closed, ticket.category))
     return doc
 
@@ -180,14 +181,24 @@ class TicketWrites:
     def _idempotency_clash(self, exc: Exception) -> bool:
         raise NotImplementedError
 
+    def _remember(self, ticket: Ticket, ways: list[tuple[str, str]]) -> None:
+        """Put `ticket` first on each of its duplicate keys' lists (`remembered`)."""
+        raise NotImplementedError
+
     def add(self, ticket: Ticket, events) -> Applied:
-        """A new ticket with its events. IdempotencyRace: another request with its key got there first."""
+        """A new ticket with its events, then on its duplicate keys. IdempotencyRace: another request
+        with its key got there first. (Stopped between the two, the ticket is stored and only missing
+        from the suggestions for later calls: they are suggestions.)"""
         try:
-            return self.tickets.insert(to_doc(ticket), events)
+            applied = self.tickets.insert(to_doc(ticket), events)
         except Exception as exc:
             if ticket.idempotency is not None and self._idempotency_clash(exc):
                 raise IdempotencyRace(ticket.idempotency.key) from None
             raise
+        ways = duplicate_ways(ticket.category, ticket.district, ticket.citizen.phone, ticket.fingerprint)
+        if applied and ways:
+            self._remember(ticket, ways)
+        return applied
 
     def save(self, before: Ticket, after: Ticket, events) -> Applied:
         """A change intake itself decides (callback, key ticket): the fields that changed, if `before`
@@ -260,29 +271,106 @@ FRONT_DESK_FIELDS = {"_id": 1, "number": 1, "type": 1, "category": 1, "district"
                      "lead_unit": 1, "channel": 1, "registered_by": 1}
 
 
-CANDIDATE_FIELDS = {"_id": 1, "created_at": 1, "closed": 1, "merged_into": 1}
+# -- the duplicate check's keys (issues 12, 13) ------------------------------------------------------
+#
+# A ticket is a candidate for a new call by the same caller, the same place or a shared MinHash band
+# (duplicates.py). Each such key keeps the ids of its newest tickets in one small document of its own
+# (`duplicate_keys`), written once when a ticket is registered: a registration reads its keys by _id
+# and the candidates by _id. The tickets themselves carry no index for it: the embedded server rewrites
+# every index entry of a document on each update, and the twelve band entries, the caller's and the
+# place's made every later change of a ticket pay for the duplicate check (measured: a ticket's writes
+# went from 248/s to 158/s with them); and the walk over those indexes took ~20 reads a registration.
+
+DUPLICATE_KEEP = 200      # the newest tickets each key remembers: the largest pool (config/duplicates.yaml)
+DUPLICATE_KEY_DAYS = 90   # a key no ticket has used for this long is dropped (TTL): the widest search
+POOL_ROUNDS = 3           # reads of tickets for one pool at most (pool_of)
+DUPLICATE_BACKFILL_DAYS = 30  # tickets stored before the keys existed: how far back they are added
 
 
 def duplicate_ways(category: str | None, district: str | None, phone: str | None,
-                   fingerprint: str | None) -> list[tuple[str, dict]]:
-    """The ways a ticket can be a candidate for a new call, as (index, equality): the same caller, the
-    same place (category and district), or one shared SimHash band each; none when the draft names
-    none of these. Candidates are also recent, open and unmerged (the store's walk checks that)."""
-    ways: list[tuple[str, dict]] = [("caller_newest", {"citizen.phone": phone})] if phone else []
+                   fingerprint: str | None) -> list[tuple[str, str]]:
+    """The ways a ticket can be a candidate for a new call, as (way, key): the same caller (by a hash
+    of the number: the key outlives no contact, see DUPLICATE_KEY_DAYS, and shows none), the same place
+    (category and district), or one shared MinHash band each; none when the draft names none of these.
+    Candidates are also recent, open and unmerged (`pick`, then the ticket itself)."""
+    ways: list[tuple[str, str]] = []
+    if phone:
+        ways.append(("caller", "caller:" + hashlib.sha256(phone.encode()).hexdigest()[:32]))
     if category and district:
-        ways.append(("place_newest", {"category": category, "district": district}))
-    ways += [("bands", {"fingerprint_bands": band}) for band in bands(fingerprint)]
+        ways.append(("place", f"place:{category}|{district}"))
+    ways += [("band", f"band:{band}") for band in bands(fingerprint)]
     return ways
 
 
-def way_limits(ways: list[tuple[str, dict]], limit: int) -> list[int]:
+def way_limits(ways: list[tuple[str, str]], limit: int) -> list[int]:
     """How many of its newest candidates each way contributes to a pool of `limit`: the same caller and
-    the same place all of it; the SimHash bands share it (a similar wording shares most bands, so a
+    the same place all of it; the MinHash bands share it (a similar wording shares most bands, so a
     band each read up to twelve pools a registration: bench/pipeline.py's templated calls went through
     at 2.6 tickets/s)."""
-    shared = sum(1 for index, _ in ways if index == "bands")
+    shared = sum(1 for way, _ in ways if way == "band")
     share = max(1, -(-limit // shared)) if shared else limit
-    return [share if index == "bands" else limit for index, _ in ways]
+    return [share if way == "band" else limit for way, _ in ways]
+
+
+def key_entry(ticket_id: str, created_at: datetime) -> str:
+    """A ticket on a key's list: its registration time (milliseconds, 12 hex digits: sorts as it reads)
+    and id, as one string (a list of strings costs the embedded server less than half of a list of
+    {at, id} documents to rewrite: 28 against 67 ms for a registration's 14 keys of 200)."""
+    return f"{int(as_utc(created_at).timestamp() * 1000):012x}:{ticket_id}"
+
+
+def entry_parts(entry: str) -> tuple[datetime, str]:
+    millis, _, ticket_id = entry.partition(":")
+    return datetime.fromtimestamp(int(millis, 16) / 1000, UTC), ticket_id
+
+
+def remembered(entries: list[str], entry: str) -> list[str]:
+    """A key's list with `entry` first, DUPLICATE_KEEP at most: what the store's `$push` does, for the
+    fake and the backfill."""
+    return [entry, *entries][:DUPLICATE_KEEP]
+
+
+def pick(ways: list[tuple[str, str]], lists: dict[str, list[str]], since: datetime, limit: int,
+         skip: Collection[str] = (), widen: int = 1) -> list[str]:
+    """The ids each way contributes (its newest `way_limits` since `since`, `widen` times as many,
+    leaving out `skip`), newest first, each once."""
+    found: dict[str, datetime] = {}
+    for (_, key), share in zip(ways, way_limits(ways, limit), strict=True):
+        share = min(share * widen, DUPLICATE_KEEP)
+        recent = sorted((entry_parts(e) for e in lists.get(key, [])), reverse=True)  # newest first
+        # (replicas may interleave their pushes)
+        recent = [(at, id_) for at, id_ in recent if id_ not in skip]
+        taken: set[str] = set()
+        for at, id_ in recent:
+            if at < since or len(taken) >= share:
+                break
+            taken.add(id_)
+            found[id_] = at
+    return sorted(found, key=lambda i: (found[i], i), reverse=True)
+
+
+def pool_of(ways: list[tuple[str, str]], lists: dict[str, list[str]], since: datetime, limit: int,
+            fetch: Callable[[list[str]], dict[str, dict]]) -> list[dict]:
+    """The newest open, unmerged tickets of `pick` (`fetch` reads tickets by id), newest first, at most
+    `limit`. A closed or merged ticket gives its way's place to the next one: picked again without
+    it and four times wider, up to POOL_ROUNDS reads of tickets (one when the newest are open, as
+    they mostly are)."""
+    docs: dict[str, dict] = {}
+    left_out: set[str] = set()
+    ids: list[str] = []
+    for round_ in range(POOL_ROUNDS):
+        ids = pick(ways, lists, since, limit, left_out, widen=4 ** round_)
+        if missing := [i for i in ids if i not in docs]:
+            docs.update(fetch(missing))
+        not_candidates = {i for i in ids if i not in docs or not candidate(docs[i])}
+        if not not_candidates:
+            break
+        left_out |= not_candidates
+    return [docs[i] for i in ids if i not in left_out][:limit]
+
+
+def candidate(doc: dict) -> bool:
+    return doc.get("closed") is not True and doc.get("merged_into") is None
 
 
 def ticket_query(filters: TicketFilters, cursor: str | None) -> dict:
@@ -471,12 +559,14 @@ class IntakeStore(TicketWrites):
         if "status_newest" in t.index_information():  # no query uses it (a status filter is list_status)
             t.drop_index("status_newest")
         self._backfill_listing_keys()
-        # the front desk (issue 12): duplicate candidates, tickets merged into a main ticket
-        t.create_index([("citizen.phone", ASCENDING), ("created_at", DESCENDING)], name="caller_newest")
-        t.create_index([("category", ASCENDING), ("district", ASCENDING), ("created_at", DESCENDING)],
-                       name="place_newest")
-        t.create_index([("fingerprint_bands", ASCENDING), ("created_at", DESCENDING)], name="minhash_bands")
+        # the front desk (issue 12): tickets merged into a main ticket; the duplicate keys
         t.create_index([("merged_into.id", ASCENDING)], name="merged_into", sparse=True)
+        self.db.duplicate_keys.create_index([("used", ASCENDING)], name="unused",
+                                            expireAfterSeconds=DUPLICATE_KEY_DAYS * 86400)
+        self._backfill_duplicate_keys()
+        for gone in ("caller_newest", "place_newest", "minhash_bands"):  # the duplicate check's, before its keys
+            if gone in t.index_information():
+                t.drop_index(gone)
 
     def _backfill_listing_keys(self) -> None:
         """Tickets stored before the listing keys existed get them, once (a marker in `counters`)."""
@@ -492,6 +582,28 @@ class IntakeStore(TicketWrites):
                 ops = []
         if ops:
             self.db.tickets.bulk_write(ops, ordered=False)
+        self.db.counters.update_one(marker, {"$set": {"done": True}}, upsert=True)
+
+    def _backfill_duplicate_keys(self) -> None:
+        """Tickets of the last DUPLICATE_BACKFILL_DAYS registered before the duplicate keys existed
+        get onto them, once (a marker in `counters`): the lists built here, each written once."""
+        marker = {"_id": "schema:duplicate_keys"}
+        if self.db.counters.find_one(marker) is not None:
+            return
+        lists: dict[str, list[str]] = {}
+        since = datetime.now(UTC) - timedelta(days=DUPLICATE_BACKFILL_DAYS)
+        fields_ = {"created_at": 1, "category": 1, "district": 1, "citizen.phone": 1, "fingerprint": 1}
+        for d in self.db.tickets.find({"created_at": {"$gte": since}}, fields_).sort([("created_at", ASCENDING)]):
+            entry = key_entry(d["_id"], d["created_at"])
+            for _, key in duplicate_ways(d.get("category"), d.get("district"), (d.get("citizen") or {}).get("phone"),
+                                         d.get("fingerprint")):
+                lists[key] = remembered(lists.get(key, []), entry)
+        docs = [{"_id": key, "recent": recent, "used": entry_parts(recent[0])[0]} for key, recent in lists.items()]
+        for start in range(0, len(docs), 1000):
+            try:
+                self.db.duplicate_keys.insert_many(docs[start:start + 1000], ordered=False)
+            except BulkWriteError:  # a key a registration made meanwhile keeps its own list
+                pass
         self.db.counters.update_one(marker, {"$set": {"done": True}}, upsert=True)
 
     def ping(self) -> None:
@@ -563,36 +675,35 @@ class IntakeStore(TicketWrites):
         return page(docs, limit)
 
     # -- the front desk (issue 12)
+    def _remember(self, ticket: Ticket, ways: list[tuple[str, str]]) -> None:
+        # two statements, not one upsert per key: the embedded server commits (and fsyncs) each
+        # statement on its own, and fourteen of them were most of a registration's store time
+        entry, keys = key_entry(ticket.id, ticket.created_at), [key for _, key in ways]
+        try:  # the keys no ticket had yet
+            self.db.duplicate_keys.insert_many([{"_id": key, "recent": [entry], "used": ticket.created_at}
+                                                for key in keys], ordered=False)
+            return
+        except BulkWriteError as exc:
+            if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                raise
+            existing = [keys[e["index"]] for e in exc.details["writeErrors"]]
+        self.db.duplicate_keys.update_many(  # the others: the ticket first on their lists
+            {"_id": {"$in": existing}},
+            {"$push": {"recent": {"$each": [entry], "$position": 0, "$slice": DUPLICATE_KEEP}},
+             "$max": {"used": ticket.created_at}})
+
     def duplicate_pool(self, category: str | None, district: str | None, phone: str | None,
                        fingerprint: str | None, since: datetime, limit: int) -> list[Ticket]:
-        """Recent open tickets a call may repeat (duplicate_ways), newest first, at most `limit`."""
-        # one indexed query per way (a top-level $or, or an $in over the bands, is a scan of the whole
-        # collection on the embedded server), each walked newest first for its part of the pool
-        tickets = self.db.tickets
+        """Recent open tickets a call may repeat (duplicate_ways), newest first, at most `limit`: its
+        keys in one read, their tickets in another (`pool_of`)."""
         ways = duplicate_ways(category, district, phone, fingerprint)
-        found: dict[str, dict] = {}
-
-        def candidate(d: dict) -> bool:
-            return d.get("closed") is not True and d.get("merged_into") is None
-        for (index, eq), share in zip(ways, way_limits(ways, limit), strict=True):
-            def fetch(lo, hi, inclusive, eq=eq):
-                window = {"$gte": lo} | ({"$lte" if inclusive else "$lt": hi} if hi is not None else {})
-                return tickets.find({**eq, "created_at": window}, CANDIDATE_FIELDS)
-            # a place's or a band's width is its own (a common band is walked in narrow windows, a
-            # rare one in wide ones); a caller's, or a band not seen lately, starts from the last one's
-            shared = (index,)
-            key = shared if index == "caller_newest" else (index, *eq.values())
-            docs, span = newest_first(fetch, share, since=since, keep=candidate,
-                                      span=self.spans.get(key) or self.spans.get(shared))
-            self.spans.put(key, span)
-            if index == "bands":
-                self.spans.put(shared, span)
-            found.update((d["_id"], d) for d in docs)
-        newest = sorted(found.values(), key=lambda d: (as_utc(d["created_at"]), d["_id"]), reverse=True)[:limit]
-        if not newest:  # the ways read slim documents (many ways share them): the pool's, whole
+        if not ways:
             return []
-        whole = {d["_id"]: d for d in tickets.find({"_id": {"$in": [d["_id"] for d in newest]}}, FRONT_DESK_FIELDS)}
-        return [from_doc({**whole[d["_id"]], "timeline": []}) for d in newest if d["_id"] in whole]
+        lists = {d["_id"]: d.get("recent") or []
+                 for d in self.db.duplicate_keys.find({"_id": {"$in": [key for _, key in ways]}})}
+        def fetch(ids: list[str]) -> dict[str, dict]:
+            return {d["_id"]: d for d in self.db.tickets.find({"_id": {"$in": ids}}, FRONT_DESK_FIELDS)}
+        return [from_doc({**d, "timeline": []}) for d in pool_of(ways, lists, since, limit, fetch)]
 
     def merged_ids(self, main_id: str) -> list[str]:
         return [d["_id"] for d in self.db.tickets.find({"merged_into.id": main_id}, {"_id": 1})]

@@ -122,3 +122,48 @@ def test_merged_tickets_follow_the_main_tickets_view_once_each_and_ignore_their_
     assert store.get("t002").status == "replied" and store.get("t002").timeline[-1].label == "撤回交办"
     store.apply_view("t001", own, replace(line, label="撤回交办"), cause="own-1")
     assert store.get("t001").status == "withdrawn"
+
+
+def test_a_closed_or_merged_newest_ticket_gives_its_place_in_the_pool_to_the_next_open_one(store):
+    """Each band contributes its share of the pool (one of ten here): the newest tickets sharing the
+    words are closed or merged, so the open one behind them is what the band brings."""
+    store.add(*new(1, now=NOW - timedelta(hours=3), citizen=CitizenDetails(phone="13900000001")))
+    for n in (2, 3, 4):
+        ticket, events = new(n, now=NOW - timedelta(hours=n - 2), citizen=CitizenDetails(phone=f"1390000000{n}"))
+        store.add(replace(ticket, closed=True) if n % 2 else
+                  replace(ticket, merged_into=domain.TicketRef(id="t001", number="AS20261127000001")), events)
+    found = store.duplicate_pool(None, None, None, fingerprint_of(WORDS), NOW - timedelta(days=7), 10)
+    assert [t.id for t in found] == ["t001"]
+
+
+def test_a_key_remembers_its_newest_tickets_only(store):
+    from services.intake.store import DUPLICATE_KEEP
+    for n in range(DUPLICATE_KEEP + 3):
+        store.add(*new(n, now=NOW - timedelta(minutes=DUPLICATE_KEEP + 3 - n), words=[f"词{n}"]))
+    found = store.duplicate_pool(None, None, "13800001234", None, NOW - timedelta(days=7), DUPLICATE_KEEP + 3)
+    assert len(found) == DUPLICATE_KEEP and found[0].id == f"t{DUPLICATE_KEEP + 2:03d}"
+
+
+@pytest.mark.integration
+def test_tickets_stored_before_the_duplicate_keys_existed_are_found_after_an_upgrade(mongo_uri, db_prefix, outbox):
+    """A store of the old shape (the bands on the tickets, indexed; no keys) gets its recent tickets onto
+    the keys once when intake starts, and the tickets lose the old indexes (every update paid for them)."""
+    from datetime import UTC, datetime
+
+    from hotline_common.mongo import client
+    from services.intake.store import IntakeStore, to_doc
+    db = client(mongo_uri)[db_prefix + "intake_upgrade"]
+    store = IntakeStore(db, outbox, SimpleNamespace(ticket_number_block=5))
+    now = datetime.now(UTC)
+    for n, age in ((1, timedelta(hours=1)), (2, timedelta(days=40))):    # recent, and older than the backfill
+        ticket, _ = new(n, now=now - age)
+        db.tickets.insert_one({**to_doc(replace(ticket, fingerprint=fingerprint_of(WORDS))), "version": 1})
+    db.tickets.create_index([("fingerprint_bands", 1), ("created_at", -1)], name="minhash_bands")
+    store.ensure_indexes()
+    store.ensure_indexes()                                                # once: the marker
+    found = store.duplicate_pool("infrastructure.streetlight", "tiedong", None, fingerprint_of(WORDS),
+                                 now - timedelta(days=90), 10)
+    assert [t.id for t in found] == ["t001"]
+    assert "minhash_bands" not in db.tickets.index_information()
+    assert sum(any(e.endswith(":t001") for e in d["recent"]) for d in db.duplicate_keys.find()) == 14  # caller,
+    # place, 12 bands
