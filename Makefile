@@ -13,7 +13,7 @@ run: venv broker system
 
 ## make test: install what the tests need, lint, and run the whole suite against real RabbitMQ and MongoDB
 test: venv broker system-test lint
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests --durations=30
 
 ## make lint: ruff (lint) and mypy (targets and strictness in pyproject.toml)
 lint: venv

@@ -1148,7 +1148,9 @@ def main(argv=None) -> int:
     parser.add_argument("--only", help="comma-separated experiments: " + ", ".join(EXPERIMENTS))
     parser.add_argument("-n", "--tickets", type=int, default=3000)
     parser.add_argument("--rate", type=float, default=25.0, help="tickets per second")
-    parser.add_argument("--settle", type=float, default=300.0, help="seconds to wait for everything to get through")
+    parser.add_argument("--settle", type=float, default=3600.0,
+                        help="seconds to wait at most for everything to get through (the wait ends sooner when "
+                             "nothing has moved for 60 s: what is not through then is stuck)")
     parser.add_argument("--fault-at", type=float, default=0.33, help="when in the load (fraction) to inject the fault")
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, data)")

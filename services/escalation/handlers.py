@@ -127,7 +127,10 @@ def _follow(app: Escalation, received: Received, rule: Callable) -> bool:
             applied = app.store.add_watch(updated, events, cause=received.id)
         else:
             applied = updated != watch and app.store.save_watch(updated, events, cause=received.id)
-        _assign_pending_tasks(app, updated, cause=received.id)  # also after a redelivery: it may have crashed
+        if watch is None or not applied:  # a task waiting for a unit came before the ticket's first
+            # deadline (a key ticket from its registration; one that comes later reads the watch
+            # itself), or this is a redelivery and the first attempt may have stopped before this
+            _assign_pending_tasks(app, updated, cause=received.id)
         return applied
     return _again(attempt)
 

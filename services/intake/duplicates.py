@@ -5,7 +5,8 @@ Three ways a ticket becomes a candidate, within the last N days (config/duplicat
 - the same place: same category and district;
 - similar content: MinHash over jieba's words of the content and the address, in LSH bands (see
   `fingerprint`): two tickets sharing a band are likely to share many words, so the store finds them
-  by an index on the bands instead of comparing every recent ticket.
+  on the band's key (each key remembers its newest tickets: store.py, `duplicate_ways`) instead of
+  comparing every recent ticket.
 Each candidate is then scored by the word overlap (Jaccard) of the two texts, and by the reasons.
 
 Pure: the words come in already segmented (segment.Segmenter), tickets as read by the store.

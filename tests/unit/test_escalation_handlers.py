@@ -298,6 +298,31 @@ def test_a_deadline_that_arrives_while_a_key_ticket_task_is_made_still_names_the
     assert [t["unit_id"] for t in h.run("verifications", HANDLER, params={"key": "t1"})["items"]] == [ENV]
 
 
+def test_a_deadline_redelivered_after_its_watch_was_written_still_gives_the_waiting_task_its_unit(h, monkeypatch):
+    """The first deadline.set wrote the watch and stopped before the key ticket's task got its unit: the
+    redelivery (its watch already there, nothing to apply) finishes it. Later deadline events of a
+    watched ticket do not read the tasks again (issue 13: one read a ticket)."""
+    h.deliver(registered())
+    reads = []
+    real = h.store.tasks_for
+
+    def stops_once(ticket_id):
+        reads.append(ticket_id)
+        if len(reads) == 1:
+            raise RuntimeError("stopped")
+        return real(ticket_id)
+    monkeypatch.setattr(h.store, "tasks_for", stops_once)
+    event_id = str(uuid.uuid4())
+    with pytest.raises(RuntimeError):
+        h.deliver(deadline_event(DeadlineSet, due_at=DUE), event_id=event_id)
+    assert h.deliver(deadline_event(DeadlineSet, due_at=DUE), event_id=event_id) == Outcome.DUPLICATE
+    assert [t["unit_id"] for t in h.run("verifications", HANDLER, params={"key": "t1"})["items"]] == [ENV]
+    before = len(reads)
+    assert h.deliver(deadline_event(DeadlineChanged, due_at="2026-12-01T09:00:00.000Z", seq=2,
+                                    previous_due_date="2026-11-27", reason="calendar")) == Outcome.APPLIED
+    assert len(reads) == before
+
+
 def test_unsatisfied_and_marked_key_tickets_are_verified_by_their_unit(h):
     actor = ActorRef(user_id="op", role="operator")
     reopened = TicketReopened(ticket_id="t1", number=NUMBER, unit_id=ENV, round=2, at="2026-11-27T02:00:00.000Z",
