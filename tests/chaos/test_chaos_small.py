@@ -5,9 +5,10 @@ timed twice, no request answered 5xx may leave a ticket behind, the gateway answ
 200/201/503 (and 429) while the store or the broker is down, and no step needs a hand.
 `make chaos` runs the full table (every fault, 3,000 tickets at 25/s each).
 
-The rate is well under what the stack does on two idle cores (~45 tickets/s), so that a machine busy
-with other work still measures faults, not capacity. It takes about two minutes on an idle machine,
-up to four when the machine is loaded."""
+The rate is a little over what the whole stack takes end to end on two cores with the durable
+embedded store (6-8 tickets/s, bench/README.md): the gateway sheds the rest with 503 and Retry-After,
+the clients retry, and the short backlog drains within the settle time. It takes about two minutes on
+an idle machine, up to four when the machine is loaded."""
 import json
 import subprocess
 import sys
