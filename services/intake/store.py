@@ -278,8 +278,9 @@ FRONT_DESK_FIELDS = {"_id": 1, "number": 1, "type": 1, "category": 1, "district"
 # (`duplicate_keys`), written once when a ticket is registered: a registration reads its keys by _id
 # and the candidates by _id. The tickets themselves carry no index for it: the embedded server rewrites
 # every index entry of a document on each update, and the twelve band entries, the caller's and the
-# place's made every later change of a ticket pay for the duplicate check (measured: a ticket's writes
-# went from 248/s to 158/s with them); and the walk over those indexes took ~20 reads a registration.
+# place's made every later change of a ticket pay for the duplicate check (measured, bench/README.md:
+# 158 writes/s of a ticket with its indexes, 171/s with the band index alone, 248/s with four listing
+# indexes); and the walk over those indexes took ~20 reads a registration.
 
 DUPLICATE_KEEP = 200      # the newest tickets each key remembers: the largest pool (config/duplicates.yaml)
 DUPLICATE_KEY_DAYS = 90   # a key no ticket has used for this long is dropped (TTL): the widest search
@@ -602,8 +603,9 @@ class IntakeStore(TicketWrites):
         for start in range(0, len(docs), 1000):
             try:
                 self.db.duplicate_keys.insert_many(docs[start:start + 1000], ordered=False)
-            except BulkWriteError:  # a key a registration made meanwhile keeps its own list
-                pass
+            except BulkWriteError as exc:  # a key a registration made meanwhile keeps its own list
+                if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                    raise
         self.db.counters.update_one(marker, {"$set": {"done": True}}, upsert=True)
 
     def ping(self) -> None:
