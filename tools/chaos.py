@@ -297,22 +297,6 @@ class StackRun:
                 dead.append(name)
         return dead
 
-    def own_pids(self) -> list[int]:
-        """The live processes of this stack (their environment names its data directory)."""
-        try:
-            pids = list(self.state()["pids"].values())
-        except (OSError, ValueError, KeyError):
-            return []
-        marker = f"HOTLINE_DATA_DIR={self.data_dir}".encode()
-        ours = []
-        for pid in pids:
-            try:
-                if marker in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
-                    ours.append(pid)
-            except OSError:
-                continue
-        return ours
-
     def kill(self, name: str) -> int:
         pid = self.pid(name)
         os.kill(pid, signal.SIGKILL)
@@ -325,17 +309,9 @@ class StackRun:
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
-        ours = self.own_pids()
+        # Ctrl-C: the launcher tells every service at once. (Telling them here as well, as this did,
+        # made each nameko service hang on the second SIGTERM until the launcher killed it: ~90 s.)
         self.process.send_signal(signal.SIGINT)
-        # the launcher stops its processes one after the other (each may take seconds on a busy
-        # machine); the accounting is done, so once it has left its supervision loop (nothing is
-        # restarted any more) every process of this stack is told at once, and it finds them gone
-        time.sleep(0.5)
-        for pid in ours:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
         try:
             self.process.wait(180)   # each child gets 15 s to stop; a busy machine needs them
         except subprocess.TimeoutExpired:

@@ -48,6 +48,7 @@ from .services import SERVICES
 
 REPLICA_PORT_STRIDE = 10   # replica r of service i: SERVICE_PORT_BASE + i + REPLICA_PORT_STRIDE * (r - 1)
 assert len(SERVICES) < REPLICA_PORT_STRIDE, "the services' ports of one replica would overlap the next's"
+STOP_TIMEOUT = 15.0        # seconds a group of processes (gateway, services, store) gets to stop
 RESTART_LIMIT = 5          # restarts of one process within RESTART_WINDOW before giving up
 RESTART_WINDOW = 60.0
 
@@ -95,13 +96,17 @@ class Child:
         if self.alive():
             self.process.send_signal(signal.SIGTERM)
 
-    def wait_stopped(self, timeout: float = 15.0) -> None:
+    def wait_stopped(self, timeout: float = 15.0, until: float | None = None) -> None:
+        """Wait `timeout` seconds, or until the monotonic instant `until` (a group's shared deadline),
+        then kill it."""
         if self.process is None:
             return
+        if until is not None:
+            timeout = max(0.1, until - time.monotonic())
         try:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
-            log(f"{self.name} did not stop in {timeout:.0f}s; killing it")
+            log(f"{self.name} did not stop in time; killing it")
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(5)
 
@@ -356,8 +361,9 @@ class Stack:
                 if child.alive():
                     log(f"stopping {child.name}")
                 child.ask_to_stop()
-            for child in group:
-                child.wait_stopped()
+            until = time.monotonic() + STOP_TIMEOUT  # one deadline for the group: a group that hangs
+            for child in group:                      # costs 15 s, not 15 s a process
+                child.wait_stopped(until=until)
         self.remove_broker_users()
 
 

@@ -72,3 +72,32 @@ def test_the_launcher_gives_each_replica_its_own_process_and_port():
     assert all(c.ready_url == f"http://127.0.0.1:{c.port}/readyz" for c in children)
     with pytest.raises(RuntimeError, match="unknown service"):
         Stack({"REPLICAS": "router=2"}).read_replicas()
+
+
+def test_services_that_do_not_stop_share_one_deadline_before_they_are_killed(tmp_path, monkeypatch):
+    """The launcher asks the services to stop at once and waits for them together: four that ignore
+    SIGTERM are killed after one STOP_TIMEOUT, not one each (chaos runs waited ~90 s a stack)."""
+    import sys
+    import time
+
+    import tools.stack as launcher
+    monkeypatch.setattr(launcher, "STOP_TIMEOUT", 1.0)
+    waited: list[float] = []
+    stubborn = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up', flush=True); time.sleep(60)"
+    stack = launcher.Stack({"HOTLINE_DATA_DIR": str(tmp_path)})
+    for n in range(4):
+        child = launcher.Child(f"service{n}", [sys.executable, "-c", stubborn], {}, tmp_path / f"s{n}.log")
+        child.start()
+        stack.children.append(child)
+    for child in stack.children:                          # each has set its handler
+        while b"up" not in child.log_path.read_bytes():
+            time.sleep(0.01)
+    real_wait = launcher.Child.wait_stopped
+
+    def recording(self, timeout=15.0, until=None):
+        waited.append(max(0.1, until - time.monotonic()) if until is not None else timeout)
+        real_wait(self, timeout, until)
+    monkeypatch.setattr(launcher.Child, "wait_stopped", recording)
+    stack.stop()
+    assert all(not c.alive() for c in stack.children)
+    assert waited[0] <= 1.0 and all(w <= 0.1 for w in waited[1:])   # the first waits, the rest are late
